@@ -1,0 +1,48 @@
+// Package schema holds Vigil's ent schema: one file per entity, with the
+// shared behaviour in mixins (mixin package, TenantOwned).
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+
+	"github.com/vigilhq/vigil/schema/mixin"
+)
+
+// Tenant is a customer organisation: the unit of isolation.
+type Tenant struct{ ent.Schema }
+
+// Mixin implements ent.Interface.
+func (Tenant) Mixin() []ent.Mixin {
+	return []ent.Mixin{mixin.ID{Prefix: "tnt"}, mixin.Time{}}
+}
+
+// Fields implements ent.Interface.
+func (Tenant) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("name").NotEmpty().MaxLen(200).
+			Annotations(entgql.OrderField("NAME")),
+		field.String("slug").NotEmpty().MaxLen(63).Unique().Immutable().
+			Match(slugPattern).
+			Comment("URL-safe unique handle, lower case"),
+	}
+}
+
+// Edges implements ent.Interface.
+func (Tenant) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("memberships", Membership.Type).Ref("tenant").
+			Annotations(entgql.RelayConnection(), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+	}
+}
+
+// Annotations implements ent.Interface.
+func (Tenant) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.RelayConnection(),
+		entgql.QueryField(),
+	}
+}
