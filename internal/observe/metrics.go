@@ -1,0 +1,84 @@
+package observe
+
+import (
+	"database/sql"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are Vigil's Prometheus collectors, on a registry of their own so
+// that several servers can live in one process (tests).
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	HTTPRequests *prometheus.CounterVec   // route, method, code
+	HTTPDuration *prometheus.HistogramVec // route, method
+	HTTPInFlight prometheus.Gauge
+
+	GraphQLOperations *prometheus.CounterVec   // operation, type, outcome
+	GraphQLDuration   *prometheus.HistogramVec // operation, type
+	GraphQLRejected   *prometheus.CounterVec   // reason
+
+	Jobs        *prometheus.CounterVec   // kind, outcome
+	JobDuration *prometheus.HistogramVec // kind
+	JobPanics   *prometheus.CounterVec   // kind
+}
+
+// NewMetrics creates and registers every collector, with Go runtime and
+// process metrics.
+func NewMetrics() *Metrics {
+	r := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: r,
+		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "vigil", Subsystem: "http", Name: "requests_total",
+			Help: "HTTP requests by route, method and status code.",
+		}, []string{"route", "method", "code"}),
+		HTTPDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "vigil", Subsystem: "http", Name: "request_duration_seconds",
+			Help: "HTTP request latency by route and method.", Buckets: prometheus.DefBuckets,
+		}, []string{"route", "method"}),
+		HTTPInFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "vigil", Subsystem: "http", Name: "requests_in_flight",
+			Help: "HTTP requests being served.",
+		}),
+		GraphQLOperations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "vigil", Subsystem: "graphql", Name: "operations_total",
+			Help: "GraphQL operations by operation name, type and outcome (ok, error).",
+		}, []string{"operation", "type", "outcome"}),
+		GraphQLDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "vigil", Subsystem: "graphql", Name: "operation_duration_seconds",
+			Help: "GraphQL operation latency by operation name and type.", Buckets: prometheus.DefBuckets,
+		}, []string{"operation", "type"}),
+		GraphQLRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "vigil", Subsystem: "graphql", Name: "rejected_total",
+			Help: "GraphQL requests rejected before execution, by reason.",
+		}, []string{"reason"}),
+		Jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "vigil", Subsystem: "jobs", Name: "worked_total",
+			Help: "River jobs worked, by kind and outcome (ok, error, panic).",
+		}, []string{"kind", "outcome"}),
+		JobDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "vigil", Subsystem: "jobs", Name: "duration_seconds",
+			Help: "River job run time by kind.", Buckets: prometheus.DefBuckets,
+		}, []string{"kind"}),
+		JobPanics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "vigil", Subsystem: "jobs", Name: "panics_total",
+			Help: "River jobs that panicked, by kind.",
+		}, []string{"kind"}),
+	}
+	r.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.HTTPRequests, m.HTTPDuration, m.HTTPInFlight,
+		m.GraphQLOperations, m.GraphQLDuration, m.GraphQLRejected,
+		m.Jobs, m.JobDuration, m.JobPanics,
+	)
+	return m
+}
+
+// RegisterDB exports the connection pool statistics of db.
+func (m *Metrics) RegisterDB(db *sql.DB, name string) {
+	m.Registry.MustRegister(collectors.NewDBStatsCollector(db, name))
+}
