@@ -1,8 +1,22 @@
+// Package graph holds Vigil's GraphQL API: the hand-written schema
+// (*.graphqls), the schema entgql generates from ent (ent.graphql), thin
+// resolvers, and the one place where errors become GraphQL error codes.
+// gqlgen's execution code is generated into graph/generated.
 package graph
 
-// This file will not be regenerated automatically.
-//
-// It serves as dependency injection for your app, add any dependencies you require
-// here.
+import (
+	"github.com/vigilhq/vigil/ent"
+	"github.com/vigilhq/vigil/graph/generated"
+	"github.com/vigilhq/vigil/graph/model"
+)
 
-type Resolver struct{}
+// Resolver is the root resolver; it carries what resolvers need.
+type Resolver struct {
+	Client *ent.Client
+	Info   model.ServerInfo
+}
+
+// NewSchema returns the executable schema for r.
+func NewSchema(r *Resolver) generated.Config {
+	return generated.Config{Resolvers: r}
+}

@@ -7,12 +7,12 @@ package graph
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/vigilhq/vigil/graph/model"
 )
 
 // Server is the resolver for the server field.
 func (r *queryResolver) Server(ctx context.Context) (*model.ServerInfo, error) {
-	panic(fmt.Errorf("not implemented: Server - server"))
+	info := r.Info
+	return &info, nil
 }

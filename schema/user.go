@@ -1,7 +1,11 @@
 package schema
 
 import (
+	"context"
+	"fmt"
 	"regexp"
+
+	"entgo.io/ent/dialect/sql"
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
@@ -9,6 +13,7 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 
+	"github.com/vigilhq/vigil/internal/caller"
 	"github.com/vigilhq/vigil/schema/mixin"
 )
 
@@ -45,6 +50,35 @@ func (User) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("memberships", Membership.Type).Ref("user").
 			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+	}
+}
+
+// Interceptors implements ent.Interface: a caller sees itself and the members
+// of the tenant it acts for, unless it may act in every tenant.
+func (User) Interceptors() []ent.Interceptor {
+	return []ent.Interceptor{
+		ent.TraverseFunc(func(ctx context.Context, q ent.Query) error {
+			scope, all, err := caller.TenantScope(ctx)
+			if err != nil {
+				return err
+			}
+			if all && scope == "" {
+				return nil
+			}
+			w, ok := q.(wherer)
+			if !ok {
+				return fmt.Errorf("user query %T cannot be filtered", q)
+			}
+			self := ""
+			if c := caller.From(ctx); c != nil {
+				self = string(c.UserID)
+			}
+			w.WhereP(func(s *sql.Selector) {
+				members := sql.Select("user_id").From(sql.Table("memberships")).Where(sql.EQ("tenant_id", string(scope)))
+				s.Where(sql.Or(sql.EQ(s.C("id"), self), sql.In(s.C("id"), members)))
+			})
+			return nil
+		}),
 	}
 }
 

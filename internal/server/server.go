@@ -1,0 +1,139 @@
+// Package server wires Vigil's HTTP surface: GraphQL, health and readiness,
+// metrics and the portal, behind request ids, logging, metrics, panic
+// recovery and security headers; and runs it with graceful shutdown. It owns
+// no business logic: resolvers live in graph, work in jobs and internal/*.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigilhq/vigil/internal/caller"
+	"github.com/vigilhq/vigil/internal/config"
+	"github.com/vigilhq/vigil/internal/database"
+	"github.com/vigilhq/vigil/internal/observe"
+	"github.com/vigilhq/vigil/jobs"
+	"github.com/vigilhq/vigil/web"
+)
+
+// Authenticator finds the caller of a request. It returns (nil, nil) for an
+// anonymous request and an error for bad credentials.
+type Authenticator func(r *http.Request) (*caller.Caller, error)
+
+// Deps are what the server is built from.
+type Deps struct {
+	Config   config.Config
+	DB       *database.DB
+	Jobs     *jobs.Client
+	Logger   *slog.Logger
+	Metrics  *observe.Metrics
+	Reporter *observe.Reporter
+	Version  string
+	// Authenticate may be nil: every request is then anonymous.
+	Authenticate Authenticator
+	// GraphQLHook, when set, may adjust the GraphQL handler (tests add
+	// middleware through it).
+	GraphQLHook func(*GraphQL)
+}
+
+// Server is Vigil's HTTP server.
+type Server struct {
+	deps       Deps
+	log        *slog.Logger
+	handler    http.Handler
+	jobsActive atomic.Bool
+}
+
+// New builds the server and its routes.
+func New(d Deps) (*Server, error) {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Metrics == nil {
+		d.Metrics = observe.NewMetrics()
+	}
+	s := &Server{deps: d, log: d.Logger}
+
+	gql, err := newGraphQL(d)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	route := func(pattern, name string, h http.Handler) {
+		mux.Handle(pattern, s.instrument(name, h))
+	}
+	route("GET /healthz", "healthz", http.HandlerFunc(s.healthz))
+	route("GET /readyz", "readyz", http.HandlerFunc(s.readyz))
+	route("GET /metrics", "metrics", s.metricsHandler())
+	route("/graphql", "graphql", s.authenticate(gql))
+	route("/", "portal", web.Handler(web.Page{Version: d.Version, Dev: d.Config.Dev}))
+
+	s.handler = s.requestID(s.securityHeaders(s.recoverPanics(s.accessLog(mux))))
+	return s, nil
+}
+
+// Handler returns the root handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Run serves on ln until ctx ends, then shuts down gracefully: it stops taking
+// connections, lets requests in flight finish (up to the shutdown timeout),
+// and stops the job client so that running jobs finish or are handed back.
+func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if s.deps.Jobs != nil {
+		if err := s.deps.Jobs.Start(ctx); err != nil {
+			return fmt.Errorf("start job client: %w", err)
+		}
+		s.jobsActive.Store(true)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	select {
+	case err := <-errc:
+		s.stopJobs()
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "timeout", s.deps.Config.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.deps.Config.ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(shutdownCtx)
+	s.stopJobsWithin(shutdownCtx)
+	if serveErr := <-errc; serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		err = errors.Join(err, serveErr)
+	}
+	s.deps.Reporter.Flush(2 * time.Second)
+	s.log.Info("stopped")
+	return err
+}
+
+func (s *Server) stopJobs() {
+	ctx, cancel := context.WithTimeout(context.Background(), s.deps.Config.ShutdownTimeout)
+	defer cancel()
+	s.stopJobsWithin(ctx)
+}
+
+func (s *Server) stopJobsWithin(ctx context.Context) {
+	if s.deps.Jobs == nil || !s.jobsActive.Swap(false) {
+		return
+	}
+	if err := s.deps.Jobs.Stop(ctx); err != nil {
+		s.log.Warn("job client did not stop cleanly; cancelling running jobs", "error", err)
+		_ = s.deps.Jobs.StopAndCancel(context.Background())
+	}
+}
