@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -31,9 +32,9 @@ const (
 
 // ErrorPresenter returns gqlgen's error presenter: it maps every error to a
 // stable code and, for anything unexpected, hides the detail behind INTERNAL
-// with the request id (unless detail is on, in --dev mode). It never adds a
-// stack trace.
-func ErrorPresenter(detail bool) graphql.ErrorPresenterFunc {
+// with the request id (unless detail is on, in --dev mode), logging the real
+// error under that id. It never adds a stack trace.
+func ErrorPresenter(detail bool, log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 		if code, ok := gqlErr.Extensions["code"].(string); ok && code != "" {
@@ -42,6 +43,7 @@ func ErrorPresenter(detail bool) graphql.ErrorPresenterFunc {
 		code, msg := classify(err)
 		if code == CodeInternal {
 			id := observe.RequestID(ctx)
+			log.ErrorContext(ctx, "internal error in GraphQL", "error", err.Error(), "path", gqlErr.Path.String())
 			if detail {
 				msg = fmt.Sprintf("internal error (request id %s): %v", id, err)
 			} else {

@@ -4,16 +4,15 @@ package schema
 
 import (
 	"context"
-	"fmt"
 
-	"entgo.io/ent/dialect/sql"
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 
-	"github.com/vigilhq/vigil/internal/caller"
+	"github.com/vigilhq/vigil/internal/pulid"
 	"github.com/vigilhq/vigil/schema/mixin"
 )
 
@@ -48,20 +47,8 @@ func (Tenant) Edges() []ent.Edge {
 // for, unless it may act in every tenant.
 func (Tenant) Interceptors() []ent.Interceptor {
 	return []ent.Interceptor{
-		ent.TraverseFunc(func(ctx context.Context, q ent.Query) error {
-			scope, all, err := caller.TenantScope(ctx)
-			if err != nil {
-				return err
-			}
-			if all && scope == "" {
-				return nil
-			}
-			w, ok := q.(wherer)
-			if !ok {
-				return fmt.Errorf("tenant query %T cannot be filtered", q)
-			}
-			w.WhereP(sql.FieldEQ("id", string(scope)))
-			return nil
+		tenantScoped(func(_ context.Context, scope pulid.ID) func(*sql.Selector) {
+			return sql.FieldEQ("id", string(scope))
 		}),
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent/schema/index"
 	entmixin "entgo.io/ent/schema/mixin"
 
+	"github.com/vigilhq/vigil/ent/intercept"
 	"github.com/vigilhq/vigil/internal/caller"
 	"github.com/vigilhq/vigil/internal/pulid"
 )
@@ -96,28 +97,28 @@ func (TenantOwned) Hooks() []ent.Hook {
 // ErrOtherTenant is returned when a caller writes into a tenant it does not act for.
 var ErrOtherTenant = fmt.Errorf("tenant is not the caller's")
 
-// wherer is what every generated query and mutation offers for raw predicates.
-type wherer interface {
-	WhereP(...func(*sql.Selector))
-}
-
 // Interceptors implements ent.Mixin.
 func (TenantOwned) Interceptors() []ent.Interceptor {
 	return []ent.Interceptor{
-		ent.TraverseFunc(func(ctx context.Context, q ent.Query) error {
-			scope, all, err := caller.TenantScope(ctx)
-			if err != nil {
-				return err
-			}
-			if all && scope == "" {
-				return nil
-			}
-			w, ok := q.(wherer)
-			if !ok {
-				return fmt.Errorf("tenant-owned query %T cannot be filtered", q)
-			}
-			w.WhereP(sql.FieldEQ("tenant_id", string(scope)))
-			return nil
+		tenantScoped(func(_ context.Context, scope pulid.ID) func(*sql.Selector) {
+			return sql.FieldEQ("tenant_id", string(scope))
 		}),
 	}
+}
+
+// tenantScoped returns an interceptor that confines every read to the caller's
+// tenant with the predicate where builds. A caller that may act in every
+// tenant and names none sees everything; a request without a caller fails.
+func tenantScoped(where func(ctx context.Context, scope pulid.ID) func(*sql.Selector)) ent.Interceptor {
+	return intercept.TraverseFunc(func(ctx context.Context, q intercept.Query) error {
+		scope, all, err := caller.TenantScope(ctx)
+		if err != nil {
+			return err
+		}
+		if all && scope == "" {
+			return nil
+		}
+		q.WhereP(where(ctx, scope))
+		return nil
+	})
 }

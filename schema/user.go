@@ -2,7 +2,6 @@ package schema
 
 import (
 	"context"
-	"fmt"
 	"regexp"
 
 	"entgo.io/ent/dialect/sql"
@@ -14,6 +13,7 @@ import (
 	"entgo.io/ent/schema/field"
 
 	"github.com/vigilhq/vigil/internal/caller"
+	"github.com/vigilhq/vigil/internal/pulid"
 	"github.com/vigilhq/vigil/schema/mixin"
 )
 
@@ -57,27 +57,15 @@ func (User) Edges() []ent.Edge {
 // of the tenant it acts for, unless it may act in every tenant.
 func (User) Interceptors() []ent.Interceptor {
 	return []ent.Interceptor{
-		ent.TraverseFunc(func(ctx context.Context, q ent.Query) error {
-			scope, all, err := caller.TenantScope(ctx)
-			if err != nil {
-				return err
-			}
-			if all && scope == "" {
-				return nil
-			}
-			w, ok := q.(wherer)
-			if !ok {
-				return fmt.Errorf("user query %T cannot be filtered", q)
-			}
-			self := ""
+		tenantScoped(func(ctx context.Context, scope pulid.ID) func(*sql.Selector) {
+			var self pulid.ID
 			if c := caller.From(ctx); c != nil {
-				self = string(c.UserID)
+				self = c.UserID
 			}
-			w.WhereP(func(s *sql.Selector) {
+			return func(s *sql.Selector) {
 				members := sql.Select("user_id").From(sql.Table("memberships")).Where(sql.EQ("tenant_id", string(scope)))
-				s.Where(sql.Or(sql.EQ(s.C("id"), self), sql.In(s.C("id"), members)))
-			})
-			return nil
+				s.Where(sql.Or(sql.EQ(s.C("id"), string(self)), sql.In(s.C("id"), members)))
+			}
 		}),
 	}
 }

@@ -73,12 +73,16 @@ func (id *ID) Scan(src any) error {
 func (id ID) Value() (driver.Value, error) { return string(id), nil }
 
 // UnmarshalGQL implements graphql.Unmarshaler.
+// The generated node resolver passes an ID itself.
 func (id *ID) UnmarshalGQL(v any) error {
-	s, ok := v.(string)
-	if !ok {
+	switch s := v.(type) {
+	case string:
+		*id = ID(s)
+	case ID:
+		*id = s
+	default:
 		return fmt.Errorf("an ID must be a string, not %T", v)
 	}
-	*id = ID(s)
 	return nil
 }
 

@@ -21,6 +21,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
+	"github.com/vektah/gqlparser/v2/validator/core"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/vigilhq/vigil/graph"
 	"github.com/vigilhq/vigil/graph/generated"
@@ -54,6 +56,14 @@ func newGraphQL(d Deps) (*GraphQL, error) {
 	srv.SetDisableSuggestion(!cfg.Dev)
 	if cfg.IntrospectionEnabled() {
 		srv.Use(extension.Introspection{})
+	} else {
+		// Refuse introspection at validation, so the request is answered like
+		// any invalid document (GRAPHQL_VALIDATION_FAILED) before execution.
+		srv.SetValidationRulesFn(func() *rules.Rules {
+			r := rules.NewDefaultRules()
+			r.AddRule("VigilNoIntrospection", noIntrospection)
+			return r
+		})
 	}
 	m := d.Metrics
 	guard := gqlguard.New(gqlguard.Limits{
@@ -66,7 +76,7 @@ func newGraphQL(d Deps) (*GraphQL, error) {
 	}, func(reason string) { m.GraphQLRejected.WithLabelValues(reason).Inc() })
 	srv.Use(guard)
 	srv.AroundFields(guard.PageSize())
-	srv.SetErrorPresenter(graph.ErrorPresenter(cfg.Dev))
+	srv.SetErrorPresenter(graph.ErrorPresenter(cfg.Dev, d.Logger))
 	srv.SetRecoverFunc(graph.RecoverFunc(func(ctx context.Context, v any) {
 		d.Logger.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 		d.Reporter.Panic(ctx, v, map[string]string{"graphql_field": fieldPath(ctx)})
@@ -98,6 +108,16 @@ func newGraphQL(d Deps) (*GraphQL, error) {
 		d.GraphQLHook(g)
 	}
 	return g, nil
+}
+
+// noIntrospection rejects __schema and __type (__typename stays allowed: it
+// reveals nothing beyond what the client asked for).
+func noIntrospection(observers *core.Events, addError core.AddErrFunc) {
+	observers.OnField(func(_ *core.Walker, f *ast.Field) {
+		if f.Name == "__schema" || f.Name == "__type" {
+			addError(core.Message("introspection is disabled on this server (enable it with --dev or VIGIL_GRAPHQL_INTROSPECTION=on)"), core.At(f.Position))
+		}
+	})
 }
 
 // rootFieldName labels metrics with the first root field of the operation,
