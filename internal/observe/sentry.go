@@ -22,10 +22,9 @@ func NewReporter(dsn, release, environment string) (*Reporter, error) {
 		return nil, nil
 	}
 	client, err := sentry.NewClient(sentry.ClientOptions{
-		Dsn:            dsn,
-		Release:        release,
-		Environment:    environment,
-		SendDefaultPII: false,
+		Dsn:         dsn,
+		Release:     release,
+		Environment: environment,
 		BeforeSend: func(ev *sentry.Event, _ *sentry.EventHint) *sentry.Event {
 			if ev.Request != nil {
 				ev.Request.Data = ""
