@@ -97,10 +97,12 @@ func TestServeAnswers(t *testing.T) {
 				`go_sql_open_connections{db_name="vigil"}`,
 				`go_sql_max_open_connections{db_name="vigil"}`,
 				`go_sql_wait_count_total{db_name="vigil"}`,
-				// The vigil_jobs_* vectors are not asserted: a vector
-				// without observations exports nothing, and a fresh server
-				// works no job (the hourly maintenance job does not run on
-				// start).
+				// River job metrics: every registered kind is exported
+				// from the start.
+				`vigil_jobs_worked_total{kind="vigil.maintenance",outcome="ok"}`,
+				`vigil_jobs_duration_seconds_count{kind="vigil.maintenance"}`,
+				// GraphQL operation metrics.
+				`vigil_graphql_operations_total{operation="__typename",outcome="ok",type="query"}`,
 			} {
 				if !strings.Contains(body, want) {
 					t.Errorf("GET /metrics lacks %q", want)

@@ -32,6 +32,7 @@ type Client = river.Client[*sql.Tx]
 type Registry struct {
 	workers  *river.Workers
 	periodic []*river.PeriodicJob
+	kinds    []string
 }
 
 // NewRegistry returns an empty registry.
@@ -42,6 +43,8 @@ func NewRegistry() *Registry {
 // Register adds the worker for one job kind.
 func Register[T river.JobArgs](r *Registry, w river.Worker[T]) {
 	river.AddWorker(r.workers, w)
+	var args T
+	r.kinds = append(r.kinds, args.Kind())
 }
 
 // Every schedules a job at a fixed interval. construct builds each run's args.
@@ -105,6 +108,17 @@ func NewClient(db *database.DB, reg *Registry, opts Options) (*Client, error) {
 		if opts.FetchPoll > 0 {
 			cfg.FetchPollInterval = opts.FetchPoll
 			cfg.FetchCooldown = min(opts.FetchPoll, 100*time.Millisecond)
+		}
+	}
+	if opts.Metrics != nil {
+		// Export every kind's series from the start, so dashboards and alerts
+		// see zeros rather than nothing.
+		for _, k := range reg.kinds {
+			for _, outcome := range []string{"ok", "error", "panic"} {
+				opts.Metrics.Jobs.WithLabelValues(k, outcome)
+			}
+			opts.Metrics.JobDuration.WithLabelValues(k)
+			opts.Metrics.JobPanics.WithLabelValues(k)
 		}
 	}
 	c, err := river.NewClient(drv, cfg)

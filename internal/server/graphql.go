@@ -188,12 +188,67 @@ func (g *GraphQL) servePOST(w http.ResponseWriter, r *http.Request) {
 			"batched requests (a JSON array) are not supported; send one operation per request")
 		return
 	}
-	if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
+	var fields map[string]json.RawMessage
+	if len(trimmed) == 0 || trimmed[0] != '{' || json.Unmarshal(trimmed, &fields) != nil {
 		writeGraphQLError(w, r, http.StatusBadRequest, "BAD_USER_INPUT", "the request body is not a JSON object")
 		return
 	}
+	if q := bytes.TrimSpace(fields["query"]); len(q) == 0 || q[0] != '"' {
+		writeGraphQLError(w, r, http.StatusBadRequest, "BAD_USER_INPUT", `the request body has no "query" string`)
+		return
+	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	g.Exec.ServeHTTP(w, r)
+	g.serveExec(w, r)
+}
+
+// serveExec runs gqlgen and adjusts its answer to the GraphQL-over-HTTP
+// specification: with application/json a document that fails to parse or
+// validate is answered 200 (gqlgen says 422), and with
+// application/graphql-response+json an error answer carries no "data" key.
+func (g *GraphQL) serveExec(w http.ResponseWriter, r *http.Request) {
+	buf := &bufferedResponse{header: http.Header{}}
+	g.Exec.ServeHTTP(buf, r)
+	for k, v := range buf.header {
+		w.Header()[k] = v
+	}
+	status, body := buf.status, buf.body.Bytes()
+	if status == 0 {
+		status = http.StatusOK
+	}
+	ct, _, _ := mime.ParseMediaType(buf.header.Get("Content-Type"))
+	switch {
+	case ct == "application/json" && status == http.StatusUnprocessableEntity:
+		status = http.StatusOK
+	case ct == "application/graphql-response+json" && status >= 400:
+		var resp map[string]json.RawMessage
+		if json.Unmarshal(body, &resp) == nil && string(resp["data"]) == "null" {
+			delete(resp, "data")
+			if b, err := json.Marshal(resp); err == nil {
+				body = b
+			}
+		}
+	}
+	w.Header().Del("Content-Length")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// bufferedResponse holds gqlgen's answer until serveExec has adjusted it. The
+// answer is in memory already (gqlgen marshals it whole), so this costs one copy.
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedResponse) Header() http.Header { return b.header }
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	return b.body.Write(p)
+}
+func (b *bufferedResponse) WriteHeader(code int) {
+	if b.status == 0 {
+		b.status = code
+	}
 }
 
 func (g *GraphQL) serveGET(w http.ResponseWriter, r *http.Request) {
@@ -213,7 +268,7 @@ func (g *GraphQL) serveGET(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	g.Exec.ServeHTTP(w, r)
+	g.serveExec(w, r)
 }
 
 func pickOperation(doc *ast.QueryDocument, name string) *ast.OperationDefinition {
