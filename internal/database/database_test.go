@@ -130,3 +130,48 @@ func stripTxLines(s string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// Replicas that start together on one fresh PostgreSQL database all migrate
+// without error, and the schema is applied once.
+func TestConcurrentMigrateOnPostgres(t *testing.T) {
+	t.Parallel()
+	url := dbtest.EmptyPostgresURL(t)
+	ctx := context.Background()
+	const replicas = 4
+	errs := make(chan error, replicas)
+	applied := make(chan int, replicas)
+	for range replicas {
+		go func() {
+			db, err := database.Open(ctx, database.Options{URL: url, MaxConns: 4})
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer db.Close()
+			a, err := db.Migrate(ctx, nil)
+			applied <- len(a)
+			errs <- err
+		}()
+	}
+	total := 0
+	for range replicas {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent migrate: %v", err)
+		}
+	}
+	for range replicas {
+		total += <-applied
+	}
+	db, err := database.Open(ctx, database.Options{URL: url, MaxConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	st, err := db.MigrationStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != len(st) {
+		t.Fatalf("replicas applied %d migrations in all, want each of the %d exactly once", total, len(st))
+	}
+}

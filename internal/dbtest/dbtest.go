@@ -85,6 +85,23 @@ func PostgresURL(t testing.TB) string {
 	return s.urlFor(name)
 }
 
+// EmptyPostgresURL creates an empty, unmigrated PostgreSQL database for t,
+// drops it when t ends, and returns its URL.
+func EmptyPostgresURL(t testing.TB) string {
+	t.Helper()
+	s := server(t)
+	name := "vigil_t_" + randomHex(8)
+	if _, err := s.admin.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("create empty test database: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := s.admin.Exec(fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)); err != nil {
+			t.Logf("drop test database %s: %v", name, err)
+		}
+	})
+	return s.urlFor(name)
+}
+
 type pgServer struct {
 	base     *url.URL
 	admin    *sql.DB
