@@ -12,7 +12,11 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/vigilhq/vigil/ent/apikey"
+	"github.com/vigilhq/vigil/ent/casbinrule"
 	"github.com/vigilhq/vigil/ent/membership"
+	"github.com/vigilhq/vigil/ent/refreshtoken"
+	"github.com/vigilhq/vigil/ent/session"
 	"github.com/vigilhq/vigil/ent/tenant"
 	"github.com/vigilhq/vigil/ent/user"
 )
@@ -75,9 +79,13 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			membership.Table: membership.ValidColumn,
-			tenant.Table:     tenant.ValidColumn,
-			user.Table:       user.ValidColumn,
+			apikey.Table:       apikey.ValidColumn,
+			casbinrule.Table:   casbinrule.ValidColumn,
+			membership.Table:   membership.ValidColumn,
+			refreshtoken.Table: refreshtoken.ValidColumn,
+			session.Table:      session.ValidColumn,
+			tenant.Table:       tenant.ValidColumn,
+			user.Table:         user.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -3,8 +3,12 @@
 package ent
 
 import (
+	"github.com/vigilhq/vigil/ent/apikey"
+	"github.com/vigilhq/vigil/ent/casbinrule"
 	"github.com/vigilhq/vigil/ent/membership"
 	"github.com/vigilhq/vigil/ent/predicate"
+	"github.com/vigilhq/vigil/ent/refreshtoken"
+	"github.com/vigilhq/vigil/ent/session"
 	"github.com/vigilhq/vigil/ent/tenant"
 	"github.com/vigilhq/vigil/ent/user"
 
@@ -16,8 +20,53 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 3)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 7)}
 	graph.Nodes[0] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   apikey.Table,
+			Columns: apikey.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: apikey.FieldID,
+			},
+		},
+		Type: "APIKey",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			apikey.FieldCreatedAt:  {Type: field.TypeTime, Column: apikey.FieldCreatedAt},
+			apikey.FieldUpdatedAt:  {Type: field.TypeTime, Column: apikey.FieldUpdatedAt},
+			apikey.FieldTenantID:   {Type: field.TypeString, Column: apikey.FieldTenantID},
+			apikey.FieldName:       {Type: field.TypeString, Column: apikey.FieldName},
+			apikey.FieldLookup:     {Type: field.TypeString, Column: apikey.FieldLookup},
+			apikey.FieldSecretHash: {Type: field.TypeString, Column: apikey.FieldSecretHash},
+			apikey.FieldScopes:     {Type: field.TypeJSON, Column: apikey.FieldScopes},
+			apikey.FieldRole:       {Type: field.TypeEnum, Column: apikey.FieldRole},
+			apikey.FieldCreatedBy:  {Type: field.TypeString, Column: apikey.FieldCreatedBy},
+			apikey.FieldExpiresAt:  {Type: field.TypeTime, Column: apikey.FieldExpiresAt},
+			apikey.FieldLastUsedAt: {Type: field.TypeTime, Column: apikey.FieldLastUsedAt},
+			apikey.FieldRevokedAt:  {Type: field.TypeTime, Column: apikey.FieldRevokedAt},
+		},
+	}
+	graph.Nodes[1] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   casbinrule.Table,
+			Columns: casbinrule.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: casbinrule.FieldID,
+			},
+		},
+		Type: "CasbinRule",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			casbinrule.FieldPtype: {Type: field.TypeString, Column: casbinrule.FieldPtype},
+			casbinrule.FieldV0:    {Type: field.TypeString, Column: casbinrule.FieldV0},
+			casbinrule.FieldV1:    {Type: field.TypeString, Column: casbinrule.FieldV1},
+			casbinrule.FieldV2:    {Type: field.TypeString, Column: casbinrule.FieldV2},
+			casbinrule.FieldV3:    {Type: field.TypeString, Column: casbinrule.FieldV3},
+			casbinrule.FieldV4:    {Type: field.TypeString, Column: casbinrule.FieldV4},
+			casbinrule.FieldV5:    {Type: field.TypeString, Column: casbinrule.FieldV5},
+		},
+	}
+	graph.Nodes[2] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   membership.Table,
 			Columns: membership.Columns,
@@ -35,7 +84,49 @@ var schemaGraph = func() *sqlgraph.Schema {
 			membership.FieldRole:      {Type: field.TypeEnum, Column: membership.FieldRole},
 		},
 	}
-	graph.Nodes[1] = &sqlgraph.Node{
+	graph.Nodes[3] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   refreshtoken.Table,
+			Columns: refreshtoken.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: refreshtoken.FieldID,
+			},
+		},
+		Type: "RefreshToken",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			refreshtoken.FieldCreatedAt: {Type: field.TypeTime, Column: refreshtoken.FieldCreatedAt},
+			refreshtoken.FieldUpdatedAt: {Type: field.TypeTime, Column: refreshtoken.FieldUpdatedAt},
+			refreshtoken.FieldSessionID: {Type: field.TypeString, Column: refreshtoken.FieldSessionID},
+			refreshtoken.FieldTokenHash: {Type: field.TypeString, Column: refreshtoken.FieldTokenHash},
+			refreshtoken.FieldExpiresAt: {Type: field.TypeTime, Column: refreshtoken.FieldExpiresAt},
+			refreshtoken.FieldUsedAt:    {Type: field.TypeTime, Column: refreshtoken.FieldUsedAt},
+		},
+	}
+	graph.Nodes[4] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   session.Table,
+			Columns: session.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: session.FieldID,
+			},
+		},
+		Type: "Session",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			session.FieldCreatedAt:    {Type: field.TypeTime, Column: session.FieldCreatedAt},
+			session.FieldUpdatedAt:    {Type: field.TypeTime, Column: session.FieldUpdatedAt},
+			session.FieldUserID:       {Type: field.TypeString, Column: session.FieldUserID},
+			session.FieldTenantID:     {Type: field.TypeString, Column: session.FieldTenantID},
+			session.FieldExpiresAt:    {Type: field.TypeTime, Column: session.FieldExpiresAt},
+			session.FieldLastSeenAt:   {Type: field.TypeTime, Column: session.FieldLastSeenAt},
+			session.FieldRevokedAt:    {Type: field.TypeTime, Column: session.FieldRevokedAt},
+			session.FieldRevokeReason: {Type: field.TypeString, Column: session.FieldRevokeReason},
+			session.FieldUserAgent:    {Type: field.TypeString, Column: session.FieldUserAgent},
+			session.FieldIP:           {Type: field.TypeString, Column: session.FieldIP},
+		},
+	}
+	graph.Nodes[5] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -52,7 +143,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldSlug:      {Type: field.TypeString, Column: tenant.FieldSlug},
 		},
 	}
-	graph.Nodes[2] = &sqlgraph.Node{
+	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -77,6 +168,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
 			Inverse: false,
+			Table:   apikey.TenantTable,
+			Columns: []string{apikey.TenantColumn},
+			Bidi:    false,
+		},
+		"APIKey",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
 			Table:   membership.TenantTable,
 			Columns: []string{membership.TenantColumn},
 			Bidi:    false,
@@ -95,6 +198,42 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Membership",
 		"User",
+	)
+	graph.MustAddE(
+		"session",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   refreshtoken.SessionTable,
+			Columns: []string{refreshtoken.SessionColumn},
+			Bidi:    false,
+		},
+		"RefreshToken",
+		"Session",
+	)
+	graph.MustAddE(
+		"user",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   session.UserTable,
+			Columns: []string{session.UserColumn},
+			Bidi:    false,
+		},
+		"Session",
+		"User",
+	)
+	graph.MustAddE(
+		"refresh_tokens",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   session.RefreshTokensTable,
+			Columns: []string{session.RefreshTokensColumn},
+			Bidi:    false,
+		},
+		"Session",
+		"RefreshToken",
 	)
 	graph.MustAddE(
 		"memberships",
@@ -130,6 +269,195 @@ type predicateAdder interface {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *APIKeyQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the APIKeyQuery builder.
+func (_q *APIKeyQuery) Filter() *APIKeyFilter {
+	return &APIKeyFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *APIKeyMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the APIKeyMutation builder.
+func (m *APIKeyMutation) Filter() *APIKeyFilter {
+	return &APIKeyFilter{config: m.config, predicateAdder: m}
+}
+
+// APIKeyFilter provides a generic filtering capability at runtime for APIKeyQuery.
+type APIKeyFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *APIKeyFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[0].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *APIKeyFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(apikey.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *APIKeyFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(apikey.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *APIKeyFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(apikey.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql string predicate on the tenant_id field.
+func (f *APIKeyFilter) WhereTenantID(p entql.StringP) {
+	f.Where(p.Field(apikey.FieldTenantID))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *APIKeyFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(apikey.FieldName))
+}
+
+// WhereLookup applies the entql string predicate on the lookup field.
+func (f *APIKeyFilter) WhereLookup(p entql.StringP) {
+	f.Where(p.Field(apikey.FieldLookup))
+}
+
+// WhereSecretHash applies the entql string predicate on the secret_hash field.
+func (f *APIKeyFilter) WhereSecretHash(p entql.StringP) {
+	f.Where(p.Field(apikey.FieldSecretHash))
+}
+
+// WhereScopes applies the entql json.RawMessage predicate on the scopes field.
+func (f *APIKeyFilter) WhereScopes(p entql.BytesP) {
+	f.Where(p.Field(apikey.FieldScopes))
+}
+
+// WhereRole applies the entql string predicate on the role field.
+func (f *APIKeyFilter) WhereRole(p entql.StringP) {
+	f.Where(p.Field(apikey.FieldRole))
+}
+
+// WhereCreatedBy applies the entql string predicate on the created_by field.
+func (f *APIKeyFilter) WhereCreatedBy(p entql.StringP) {
+	f.Where(p.Field(apikey.FieldCreatedBy))
+}
+
+// WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
+func (f *APIKeyFilter) WhereExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(apikey.FieldExpiresAt))
+}
+
+// WhereLastUsedAt applies the entql time.Time predicate on the last_used_at field.
+func (f *APIKeyFilter) WhereLastUsedAt(p entql.TimeP) {
+	f.Where(p.Field(apikey.FieldLastUsedAt))
+}
+
+// WhereRevokedAt applies the entql time.Time predicate on the revoked_at field.
+func (f *APIKeyFilter) WhereRevokedAt(p entql.TimeP) {
+	f.Where(p.Field(apikey.FieldRevokedAt))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *APIKeyFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *APIKeyFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *CasbinRuleQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the CasbinRuleQuery builder.
+func (_q *CasbinRuleQuery) Filter() *CasbinRuleFilter {
+	return &CasbinRuleFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *CasbinRuleMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the CasbinRuleMutation builder.
+func (m *CasbinRuleMutation) Filter() *CasbinRuleFilter {
+	return &CasbinRuleFilter{config: m.config, predicateAdder: m}
+}
+
+// CasbinRuleFilter provides a generic filtering capability at runtime for CasbinRuleQuery.
+type CasbinRuleFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *CasbinRuleFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *CasbinRuleFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(casbinrule.FieldID))
+}
+
+// WherePtype applies the entql string predicate on the ptype field.
+func (f *CasbinRuleFilter) WherePtype(p entql.StringP) {
+	f.Where(p.Field(casbinrule.FieldPtype))
+}
+
+// WhereV0 applies the entql string predicate on the v0 field.
+func (f *CasbinRuleFilter) WhereV0(p entql.StringP) {
+	f.Where(p.Field(casbinrule.FieldV0))
+}
+
+// WhereV1 applies the entql string predicate on the v1 field.
+func (f *CasbinRuleFilter) WhereV1(p entql.StringP) {
+	f.Where(p.Field(casbinrule.FieldV1))
+}
+
+// WhereV2 applies the entql string predicate on the v2 field.
+func (f *CasbinRuleFilter) WhereV2(p entql.StringP) {
+	f.Where(p.Field(casbinrule.FieldV2))
+}
+
+// WhereV3 applies the entql string predicate on the v3 field.
+func (f *CasbinRuleFilter) WhereV3(p entql.StringP) {
+	f.Where(p.Field(casbinrule.FieldV3))
+}
+
+// WhereV4 applies the entql string predicate on the v4 field.
+func (f *CasbinRuleFilter) WhereV4(p entql.StringP) {
+	f.Where(p.Field(casbinrule.FieldV4))
+}
+
+// WhereV5 applies the entql string predicate on the v5 field.
+func (f *CasbinRuleFilter) WhereV5(p entql.StringP) {
+	f.Where(p.Field(casbinrule.FieldV5))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *MembershipQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -158,7 +486,7 @@ type MembershipFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MembershipFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[0].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -223,6 +551,208 @@ func (f *MembershipFilter) WhereHasUserWith(preds ...predicate.User) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *RefreshTokenQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the RefreshTokenQuery builder.
+func (_q *RefreshTokenQuery) Filter() *RefreshTokenFilter {
+	return &RefreshTokenFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *RefreshTokenMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the RefreshTokenMutation builder.
+func (m *RefreshTokenMutation) Filter() *RefreshTokenFilter {
+	return &RefreshTokenFilter{config: m.config, predicateAdder: m}
+}
+
+// RefreshTokenFilter provides a generic filtering capability at runtime for RefreshTokenQuery.
+type RefreshTokenFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *RefreshTokenFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *RefreshTokenFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(refreshtoken.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *RefreshTokenFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(refreshtoken.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *RefreshTokenFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(refreshtoken.FieldUpdatedAt))
+}
+
+// WhereSessionID applies the entql string predicate on the session_id field.
+func (f *RefreshTokenFilter) WhereSessionID(p entql.StringP) {
+	f.Where(p.Field(refreshtoken.FieldSessionID))
+}
+
+// WhereTokenHash applies the entql string predicate on the token_hash field.
+func (f *RefreshTokenFilter) WhereTokenHash(p entql.StringP) {
+	f.Where(p.Field(refreshtoken.FieldTokenHash))
+}
+
+// WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
+func (f *RefreshTokenFilter) WhereExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(refreshtoken.FieldExpiresAt))
+}
+
+// WhereUsedAt applies the entql time.Time predicate on the used_at field.
+func (f *RefreshTokenFilter) WhereUsedAt(p entql.TimeP) {
+	f.Where(p.Field(refreshtoken.FieldUsedAt))
+}
+
+// WhereHasSession applies a predicate to check if query has an edge session.
+func (f *RefreshTokenFilter) WhereHasSession() {
+	f.Where(entql.HasEdge("session"))
+}
+
+// WhereHasSessionWith applies a predicate to check if query has an edge session with a given conditions (other predicates).
+func (f *RefreshTokenFilter) WhereHasSessionWith(preds ...predicate.Session) {
+	f.Where(entql.HasEdgeWith("session", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *SessionQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the SessionQuery builder.
+func (_q *SessionQuery) Filter() *SessionFilter {
+	return &SessionFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *SessionMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the SessionMutation builder.
+func (m *SessionMutation) Filter() *SessionFilter {
+	return &SessionFilter{config: m.config, predicateAdder: m}
+}
+
+// SessionFilter provides a generic filtering capability at runtime for SessionQuery.
+type SessionFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *SessionFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *SessionFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(session.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *SessionFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(session.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *SessionFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(session.FieldUpdatedAt))
+}
+
+// WhereUserID applies the entql string predicate on the user_id field.
+func (f *SessionFilter) WhereUserID(p entql.StringP) {
+	f.Where(p.Field(session.FieldUserID))
+}
+
+// WhereTenantID applies the entql string predicate on the tenant_id field.
+func (f *SessionFilter) WhereTenantID(p entql.StringP) {
+	f.Where(p.Field(session.FieldTenantID))
+}
+
+// WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
+func (f *SessionFilter) WhereExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(session.FieldExpiresAt))
+}
+
+// WhereLastSeenAt applies the entql time.Time predicate on the last_seen_at field.
+func (f *SessionFilter) WhereLastSeenAt(p entql.TimeP) {
+	f.Where(p.Field(session.FieldLastSeenAt))
+}
+
+// WhereRevokedAt applies the entql time.Time predicate on the revoked_at field.
+func (f *SessionFilter) WhereRevokedAt(p entql.TimeP) {
+	f.Where(p.Field(session.FieldRevokedAt))
+}
+
+// WhereRevokeReason applies the entql string predicate on the revoke_reason field.
+func (f *SessionFilter) WhereRevokeReason(p entql.StringP) {
+	f.Where(p.Field(session.FieldRevokeReason))
+}
+
+// WhereUserAgent applies the entql string predicate on the user_agent field.
+func (f *SessionFilter) WhereUserAgent(p entql.StringP) {
+	f.Where(p.Field(session.FieldUserAgent))
+}
+
+// WhereIP applies the entql string predicate on the ip field.
+func (f *SessionFilter) WhereIP(p entql.StringP) {
+	f.Where(p.Field(session.FieldIP))
+}
+
+// WhereHasUser applies a predicate to check if query has an edge user.
+func (f *SessionFilter) WhereHasUser() {
+	f.Where(entql.HasEdge("user"))
+}
+
+// WhereHasUserWith applies a predicate to check if query has an edge user with a given conditions (other predicates).
+func (f *SessionFilter) WhereHasUserWith(preds ...predicate.User) {
+	f.Where(entql.HasEdgeWith("user", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasRefreshTokens applies a predicate to check if query has an edge refresh_tokens.
+func (f *SessionFilter) WhereHasRefreshTokens() {
+	f.Where(entql.HasEdge("refresh_tokens"))
+}
+
+// WhereHasRefreshTokensWith applies a predicate to check if query has an edge refresh_tokens with a given conditions (other predicates).
+func (f *SessionFilter) WhereHasRefreshTokensWith(preds ...predicate.RefreshToken) {
+	f.Where(entql.HasEdgeWith("refresh_tokens", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *TenantQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -251,7 +781,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -325,7 +855,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

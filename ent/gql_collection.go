@@ -10,11 +10,137 @@ import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vigilhq/vigil/ent/apikey"
 	"github.com/vigilhq/vigil/ent/membership"
+	"github.com/vigilhq/vigil/ent/session"
 	"github.com/vigilhq/vigil/ent/tenant"
 	"github.com/vigilhq/vigil/ent/user"
 	"github.com/vigilhq/vigil/internal/pulid"
 )
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *APIKeyQuery) CollectFields(ctx context.Context, satisfies ...string) (*APIKeyQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *APIKeyQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(apikey.Columns))
+		selectedFields = []string{apikey.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[apikey.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, apikey.FieldCreatedAt)
+				fieldSeen[apikey.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[apikey.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, apikey.FieldUpdatedAt)
+				fieldSeen[apikey.FieldUpdatedAt] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[apikey.FieldName]; !ok {
+				selectedFields = append(selectedFields, apikey.FieldName)
+				fieldSeen[apikey.FieldName] = struct{}{}
+			}
+		case "scopes":
+			if _, ok := fieldSeen[apikey.FieldScopes]; !ok {
+				selectedFields = append(selectedFields, apikey.FieldScopes)
+				fieldSeen[apikey.FieldScopes] = struct{}{}
+			}
+		case "role":
+			if _, ok := fieldSeen[apikey.FieldRole]; !ok {
+				selectedFields = append(selectedFields, apikey.FieldRole)
+				fieldSeen[apikey.FieldRole] = struct{}{}
+			}
+		case "expiresAt":
+			if _, ok := fieldSeen[apikey.FieldExpiresAt]; !ok {
+				selectedFields = append(selectedFields, apikey.FieldExpiresAt)
+				fieldSeen[apikey.FieldExpiresAt] = struct{}{}
+			}
+		case "lastUsedAt":
+			if _, ok := fieldSeen[apikey.FieldLastUsedAt]; !ok {
+				selectedFields = append(selectedFields, apikey.FieldLastUsedAt)
+				fieldSeen[apikey.FieldLastUsedAt] = struct{}{}
+			}
+		case "revokedAt":
+			if _, ok := fieldSeen[apikey.FieldRevokedAt]; !ok {
+				selectedFields = append(selectedFields, apikey.FieldRevokedAt)
+				fieldSeen[apikey.FieldRevokedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type apikeyPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []APIKeyPaginateOption
+}
+
+func newAPIKeyPaginateArgs(rv map[string]any) *apikeyPaginateArgs {
+	args := &apikeyPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &APIKeyOrder{Field: &APIKeyOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithAPIKeyOrder(order))
+			}
+		case *APIKeyOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithAPIKeyOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*APIKeyWhereInput); ok {
+		args.opts = append(args.opts, WithAPIKeyFilter(v.Filter))
+	}
+	return args
+}
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *MembershipQuery) CollectFields(ctx context.Context, satisfies ...string) (*MembershipQuery, error) {
@@ -126,6 +252,145 @@ func newMembershipPaginateArgs(rv map[string]any) *membershipPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*MembershipWhereInput); ok {
 		args.opts = append(args.opts, WithMembershipFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *SessionQuery) CollectFields(ctx context.Context, satisfies ...string) (*SessionQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *SessionQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(session.Columns))
+		selectedFields = []string{session.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "user":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&UserClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, userImplementors)...); err != nil {
+				return err
+			}
+			_q.withUser = query
+			if _, ok := fieldSeen[session.FieldUserID]; !ok {
+				selectedFields = append(selectedFields, session.FieldUserID)
+				fieldSeen[session.FieldUserID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[session.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, session.FieldCreatedAt)
+				fieldSeen[session.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[session.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, session.FieldUpdatedAt)
+				fieldSeen[session.FieldUpdatedAt] = struct{}{}
+			}
+		case "expiresAt":
+			if _, ok := fieldSeen[session.FieldExpiresAt]; !ok {
+				selectedFields = append(selectedFields, session.FieldExpiresAt)
+				fieldSeen[session.FieldExpiresAt] = struct{}{}
+			}
+		case "lastSeenAt":
+			if _, ok := fieldSeen[session.FieldLastSeenAt]; !ok {
+				selectedFields = append(selectedFields, session.FieldLastSeenAt)
+				fieldSeen[session.FieldLastSeenAt] = struct{}{}
+			}
+		case "revokedAt":
+			if _, ok := fieldSeen[session.FieldRevokedAt]; !ok {
+				selectedFields = append(selectedFields, session.FieldRevokedAt)
+				fieldSeen[session.FieldRevokedAt] = struct{}{}
+			}
+		case "revokeReason":
+			if _, ok := fieldSeen[session.FieldRevokeReason]; !ok {
+				selectedFields = append(selectedFields, session.FieldRevokeReason)
+				fieldSeen[session.FieldRevokeReason] = struct{}{}
+			}
+		case "userAgent":
+			if _, ok := fieldSeen[session.FieldUserAgent]; !ok {
+				selectedFields = append(selectedFields, session.FieldUserAgent)
+				fieldSeen[session.FieldUserAgent] = struct{}{}
+			}
+		case "ip":
+			if _, ok := fieldSeen[session.FieldIP]; !ok {
+				selectedFields = append(selectedFields, session.FieldIP)
+				fieldSeen[session.FieldIP] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type sessionPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []SessionPaginateOption
+}
+
+func newSessionPaginateArgs(rv map[string]any) *sessionPaginateArgs {
+	args := &sessionPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &SessionOrder{Field: &SessionOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithSessionOrder(order))
+			}
+		case *SessionOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithSessionOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*SessionWhereInput); ok {
+		args.opts = append(args.opts, WithSessionFilter(v.Filter))
 	}
 	return args
 }

@@ -16,6 +16,14 @@ func (_m *Membership) User(ctx context.Context) (*User, error) {
 	return result, err
 }
 
+func (_m *Session) User(ctx context.Context) (*User, error) {
+	result, err := _m.Edges.UserOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryUser().Only(ctx)
+	}
+	return result, err
+}
+
 func (_m *Tenant) Memberships(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *MembershipOrder, where *MembershipWhereInput,
 ) (*MembershipConnection, error) {

@@ -11,7 +11,11 @@ import (
 
 // tableByPrefix maps each id prefix (see schema/mixin.ID) to its table.
 var tableByPrefix = map[string]string{
+	"key": "api_keys",
+	"cbr": "casbin_rules",
 	"mem": "memberships",
+	"rtk": "refresh_tokens",
+	"ses": "sessions",
 	"tnt": "tenants",
 	"usr": "users",
 }

@@ -24,6 +24,12 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []pulid.ID) ([]ent.Noder,
 	return r.Client.Noders(ctx, ids, ent.WithNodeType(ent.TableOfID))
 }
 
+// APIKeys is the resolver for the apiKeys field.
+func (r *queryResolver) APIKeys(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.APIKeyOrder, where *ent.APIKeyWhereInput) (*ent.APIKeyConnection, error) {
+	return r.Client.APIKey.Query().Paginate(ctx, after, first, before, last,
+		ent.WithAPIKeyOrder(orderBy), ent.WithAPIKeyFilter(where.Filter))
+}
+
 // Tenants is the resolver for the tenants field.
 func (r *queryResolver) Tenants(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.TenantOrder, where *ent.TenantWhereInput) (*ent.TenantConnection, error) {
 	return r.Client.Tenant.Query().Paginate(ctx, after, first, before, last,
