@@ -56,6 +56,30 @@ type Caller struct {
 	TenantID pulid.ID // the tenant acted for; empty for platform-wide callers
 	Role     string   // the caller's role in TenantID, if any
 	Caps     Capability
+
+	SessionID pulid.ID // the sign-in session of a user caller
+	APIKeyID  pulid.ID // the key of an API-key or partner caller
+	// Scopes narrow an API key's role; nil for users.
+	Scopes []string
+	// Superadmin marks a platform operator; it grants nothing by itself.
+	Superadmin bool
+}
+
+// HasScope reports whether an API-key caller was given scope; user callers
+// are not narrowed by scopes.
+func (c *Caller) HasScope(scope string) bool {
+	if c == nil {
+		return false
+	}
+	if c.Kind != KindAPIKey && c.Kind != KindPartner {
+		return true
+	}
+	for _, s := range c.Scopes {
+		if s == scope {
+			return true
+		}
+	}
+	return false
 }
 
 // Has reports whether c holds every capability in want.
