@@ -58,6 +58,12 @@ func ErrorPresenter(detail bool, log *slog.Logger) graphql.ErrorPresenterFunc {
 			gqlErr.Extensions = map[string]any{}
 		}
 		gqlErr.Extensions["code"] = code
+		var extra interface{ GraphQLExtensions() map[string]any }
+		if errors.As(err, &extra) {
+			for k, v := range extra.GraphQLExtensions() {
+				gqlErr.Extensions[k] = v
+			}
+		}
 		return gqlErr
 	}
 }

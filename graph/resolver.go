@@ -8,12 +8,15 @@ import (
 	"github.com/vigilhq/vigil/ent"
 	"github.com/vigilhq/vigil/graph/generated"
 	"github.com/vigilhq/vigil/graph/model"
+	"github.com/vigilhq/vigil/internal/auth"
 )
 
 // Resolver is the root resolver; it carries what resolvers need.
 type Resolver struct {
 	Client *ent.Client
 	Info   model.ServerInfo
+	Auth   *auth.Service
+	Authz  Authorizer
 }
 
 // NewSchema returns the executable schema for r.

@@ -2,9 +2,81 @@
 
 package model
 
+import (
+	"time"
+
+	"github.com/vigilhq/vigil/ent"
+	"github.com/vigilhq/vigil/ent/membership"
+	"github.com/vigilhq/vigil/internal/pulid"
+)
+
+type AddMemberInput struct {
+	// an existing user's email
+	Email string          `json:"email"`
+	Role  membership.Role `json:"role"`
+}
+
+type AssignRoleInput struct {
+	UserID pulid.ID        `json:"userId"`
+	Role   membership.Role `json:"role"`
+}
+
+type AuthPayload struct {
+	// Ed25519-signed JWT, valid for about 15 minutes; send as Authorization: Bearer
+	AccessToken string `json:"accessToken"`
+	// opaque; exchange it with refreshSession; each use returns a new one
+	RefreshToken string `json:"refreshToken"`
+	// when accessToken expires
+	ExpiresAt time.Time   `json:"expiresAt"`
+	User      *ent.User   `json:"user"`
+	Tenant    *ent.Tenant `json:"tenant"`
+}
+
+type CreateAPIKeyInput struct {
+	Name string `json:"name"`
+	// e.g. events:write, alerts:read, alerts:subscribe
+	Scopes []string `json:"scopes"`
+	// the role the key acts with (default PARTNER)
+	Role      *membership.Role `json:"role,omitempty"`
+	ExpiresAt *time.Time       `json:"expiresAt,omitempty"`
+}
+
+type CreateAPIKeyPayload struct {
+	APIKey *ent.APIKey `json:"apiKey"`
+	// shown once; Vigil keeps only a hash
+	Secret string `json:"secret"`
+}
+
+type LoginInput struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	// the tenant to act for; default: the user's oldest membership
+	TenantID *pulid.ID `json:"tenantId,omitempty"`
+	// also keep the session in HttpOnly cookies (browsers); then send the vigil_csrf cookie's value in X-CSRF-Token
+	Cookie *bool `json:"cookie,omitempty"`
+}
+
 type ServerInfo struct {
 	Name    string `json:"name"`
 	Version string `json:"version"`
 	// SQLITE or POSTGRES
 	Database string `json:"database"`
+}
+
+type SignUpInput struct {
+	Email string `json:"email"`
+	// 12 to 128 characters
+	Password   string `json:"password"`
+	TenantName string `json:"tenantName"`
+	// also keep the session in HttpOnly cookies (browsers); then send the vigil_csrf cookie's value in X-CSRF-Token
+	Cookie *bool `json:"cookie,omitempty"`
+}
+
+type Viewer struct {
+	User *ent.User `json:"user"`
+	// the tenant this session acts for
+	Tenant *ent.Tenant      `json:"tenant,omitempty"`
+	Role   *membership.Role `json:"role,omitempty"`
+	// resource:action pairs the caller may use in this tenant
+	Permissions []string `json:"permissions"`
 }

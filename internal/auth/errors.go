@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -57,4 +58,17 @@ func unauthenticated(cause error) error {
 func IsAuthError(err error) bool {
 	var e *Error
 	return errors.As(err, &e)
+}
+
+type clientKey struct{}
+
+// WithClient returns ctx carrying where the request comes from.
+func WithClient(ctx context.Context, c Client) context.Context {
+	return context.WithValue(ctx, clientKey{}, c)
+}
+
+// ClientFrom returns the request's client description.
+func ClientFrom(ctx context.Context) Client {
+	c, _ := ctx.Value(clientKey{}).(Client)
+	return c
 }

@@ -419,3 +419,23 @@ func truncate(s string, n int) string {
 	}
 	return s
 }
+
+// Scopes an API key may carry.
+var Scopes = []string{"events:write", "events:read", "alerts:read", "alerts:write", "alerts:subscribe", "rules:read", "intel:read"}
+
+// CheckScopes refuses unknown scopes, naming them.
+func CheckScopes(scopes []string) error {
+	if len(scopes) == 0 {
+		return fmt.Errorf("an API key needs at least one scope: %s", strings.Join(Scopes, ", "))
+	}
+	for _, s := range scopes {
+		known := false
+		for _, k := range Scopes {
+			known = known || s == k
+		}
+		if !known {
+			return fmt.Errorf("unknown scope %q; use %s", s, strings.Join(Scopes, ", "))
+		}
+	}
+	return nil
+}

@@ -27,6 +27,7 @@ import (
 	"github.com/vigilhq/vigil/graph"
 	"github.com/vigilhq/vigil/graph/generated"
 	"github.com/vigilhq/vigil/graph/model"
+	"github.com/vigilhq/vigil/internal/auth"
 	"github.com/vigilhq/vigil/internal/config"
 	"github.com/vigilhq/vigil/internal/gqlguard"
 )
@@ -40,11 +41,14 @@ type GraphQL struct {
 	Exec       *handler.Server
 	limits     config.GraphQLLimits
 	playground http.Handler
+	dev        bool
 }
 
 func newGraphQL(d Deps) (*GraphQL, error) {
 	cfg := d.Config
 	res := &graph.Resolver{
+		Auth:   d.Auth,
+		Authz:  d.Authz,
 		Client: d.DB.Ent,
 		Info:   model.ServerInfo{Name: "Vigil", Version: d.Version, Database: strings.ToUpper(d.DB.Name())},
 	}
@@ -100,7 +104,7 @@ func newGraphQL(d Deps) (*GraphQL, error) {
 		return resp
 	})
 
-	g := &GraphQL{Exec: srv, limits: cfg.GraphQL}
+	g := &GraphQL{Exec: srv, limits: cfg.GraphQL, dev: cfg.Dev}
 	if cfg.Dev {
 		g.playground = playground.Handler("Vigil GraphiQL", "/graphql")
 	}
@@ -206,10 +210,15 @@ func (g *GraphQL) servePOST(w http.ResponseWriter, r *http.Request) {
 // validate is answered 200 (gqlgen says 422), and with
 // application/graphql-response+json an error answer carries no "data" key.
 func (g *GraphQL) serveExec(w http.ResponseWriter, r *http.Request) {
+	ctx := auth.WithClient(r.Context(), auth.ClientOf(r))
+	ctx, jar := auth.WithCookieJar(ctx, r, r.TLS != nil || !g.dev)
 	buf := &bufferedResponse{header: http.Header{}}
-	g.Exec.ServeHTTP(buf, r)
+	g.Exec.ServeHTTP(buf, r.WithContext(ctx))
 	for k, v := range buf.header {
 		w.Header()[k] = v
+	}
+	for _, c := range jar.Cookies() {
+		http.SetCookie(w, c)
 	}
 	status, body := buf.status, buf.body.Bytes()
 	if status == 0 {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"runtime/debug"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/getsentry/sentry-go"
 
+	"github.com/vigilhq/vigil/internal/auth"
 	"github.com/vigilhq/vigil/internal/caller"
 	"github.com/vigilhq/vigil/internal/observe"
 )
@@ -82,8 +84,13 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := s.deps.Authenticate(r)
-		if err != nil {
-			writeGraphQLError(w, r, http.StatusUnauthorized, "UNAUTHENTICATED", "invalid credentials")
+		switch {
+		case errors.Is(err, auth.ErrCSRF):
+			writeGraphQLError(w, r, http.StatusForbidden, "FORBIDDEN", auth.ErrCSRF.Msg)
+			return
+		case err != nil:
+			s.log.InfoContext(r.Context(), "authentication failed", "error", err.Error())
+			writeGraphQLError(w, r, http.StatusUnauthorized, "UNAUTHENTICATED", "invalid or expired credentials")
 			return
 		}
 		if c != nil {

@@ -14,10 +14,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vigilhq/vigil/graph"
+	"github.com/vigilhq/vigil/internal/auth"
 	"github.com/vigilhq/vigil/internal/caller"
 	"github.com/vigilhq/vigil/internal/config"
 	"github.com/vigilhq/vigil/internal/database"
 	"github.com/vigilhq/vigil/internal/observe"
+	"github.com/vigilhq/vigil/internal/pulid"
 	"github.com/vigilhq/vigil/jobs"
 	"github.com/vigilhq/vigil/web"
 )
@@ -35,7 +38,12 @@ type Deps struct {
 	Metrics  *observe.Metrics
 	Reporter *observe.Reporter
 	Version  string
-	// Authenticate may be nil: every request is then anonymous.
+	// Auth signs users in and authenticates requests; nil serves only
+	// anonymous requests (tests of the foundation).
+	Auth *auth.Service
+	// Authz decides role permissions; nil denies every permission.
+	Authz graph.Authorizer
+	// Authenticate overrides how a request's caller is found (tests).
 	Authenticate Authenticator
 	// GraphQLHook, when set, may adjust the GraphQL handler (tests add
 	// middleware through it).
@@ -58,6 +66,12 @@ func New(d Deps) (*Server, error) {
 	if d.Metrics == nil {
 		d.Metrics = observe.NewMetrics()
 	}
+	if d.Authenticate == nil && d.Auth != nil {
+		d.Authenticate = d.Auth.AuthenticateRequest
+	}
+	if d.Authz == nil {
+		d.Authz = denyAll{}
+	}
 	s := &Server{deps: d, log: d.Logger}
 
 	gql, err := newGraphQL(d)
@@ -72,11 +86,24 @@ func New(d Deps) (*Server, error) {
 	route("GET /readyz", "readyz", http.HandlerFunc(s.readyz))
 	route("GET /metrics", "metrics", s.metricsHandler())
 	route("/graphql", "graphql", s.authenticate(gql))
+	if d.Auth != nil {
+		jwks := d.Auth.Issuer().JWKS()
+		route("GET /.well-known/jwks.json", "jwks", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/jwk-set+json")
+			w.Header().Set("Cache-Control", "public, max-age=300")
+			_, _ = w.Write(jwks)
+		}))
+	}
 	route("/", "portal", web.Handler(web.Page{Version: d.Version, Dev: d.Config.Dev}))
 
 	s.handler = s.requestID(s.securityHeaders(s.recoverPanics(s.accessLog(mux))))
 	return s, nil
 }
+
+type denyAll struct{}
+
+func (denyAll) Allowed(string, pulid.ID, string) bool { return false }
+func (denyAll) Granted(string, pulid.ID) []string     { return []string{} }
 
 // Handler returns the root handler.
 func (s *Server) Handler() http.Handler { return s.handler }

@@ -1,0 +1,55 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/vigilhq/vigil/internal/caller"
+	"github.com/vigilhq/vigil/internal/pulid"
+)
+
+// Authorizer decides what a role may do in a tenant (internal/authz, casbin).
+// Permissions are "resource:action" strings.
+type Authorizer interface {
+	Allowed(role string, tenant pulid.ID, permission string) bool
+	Granted(role string, tenant pulid.ID) []string
+}
+
+// codedError is an error with one of API.md's codes.
+type codedError struct{ code, msg string }
+
+func (e *codedError) Error() string       { return e.msg }
+func (e *codedError) GraphQLCode() string { return e.code }
+
+func forbidden(format string, args ...any) error {
+	return &codedError{code: CodeForbidden, msg: fmt.Sprintf(format, args...)}
+}
+
+func badInput(format string, args ...any) error {
+	return &codedError{code: CodeBadUserInput, msg: fmt.Sprintf(format, args...)}
+}
+
+// require returns the caller when it is a signed-in user acting in a tenant
+// whose role grants permission.
+func (r *Resolver) require(ctx context.Context, permission string) (*caller.Caller, error) {
+	c := caller.From(ctx)
+	if c == nil {
+		return nil, caller.ErrNoCaller
+	}
+	if c.TenantID == "" || c.Role == "" || !r.Authz.Allowed(c.Role, c.TenantID, permission) {
+		return nil, forbidden("your role may not %s", permission)
+	}
+	return c, nil
+}
+
+// requireUser is require for operations only people may do (not API keys).
+func (r *Resolver) requireUser(ctx context.Context, permission string) (*caller.Caller, error) {
+	c, err := r.require(ctx, permission)
+	if err != nil {
+		return nil, err
+	}
+	if c.Kind != caller.KindUser {
+		return nil, forbidden("API keys may not %s", permission)
+	}
+	return c, nil
+}
