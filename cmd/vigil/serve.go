@@ -11,11 +11,13 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/vigilhq/vigil/ent/user"
+	"github.com/vigilhq/vigil/internal/auth"
 	"github.com/vigilhq/vigil/internal/caller"
 	"github.com/vigilhq/vigil/internal/config"
 	"github.com/vigilhq/vigil/internal/database"
 	"github.com/vigilhq/vigil/internal/keyring"
 	"github.com/vigilhq/vigil/internal/observe"
+	"github.com/vigilhq/vigil/internal/ratelimit"
 	"github.com/vigilhq/vigil/internal/server"
 	"github.com/vigilhq/vigil/jobs"
 )
@@ -66,6 +68,22 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	limiter, closeLimiter, err := ratelimit.New(ctx, cfg.RedisURL, "vigil:")
+	if err != nil {
+		return err
+	}
+	defer closeLimiter()
+	issuer, err := auth.NewIssuer([]auth.SigningKey{{ID: keys.SigningKeyID, Private: keys.Signing}}, auth.IssuerOptions{})
+	if err != nil {
+		return err
+	}
+	authSvc, err := auth.NewService(db, issuer, auth.Options{
+		SignUp:   cfg.SignUp,
+		Throttle: ratelimit.NewLoginThrottle(limiter, ratelimit.DefaultLoginPerAccount, ratelimit.DefaultLoginPerIP),
+	})
+	if err != nil {
+		return err
+	}
 	reg := jobs.NewRegistry()
 	jobs.RegisterPlatform(reg, db)
 	jc, err := jobs.NewClient(db, reg, jobs.Options{Logger: log, Metrics: metrics, Reporter: reporter})
@@ -74,6 +92,7 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	}
 	srv, err := server.New(server.Deps{
 		Config: cfg, DB: db, Jobs: jc, Logger: log, Metrics: metrics, Reporter: reporter, Version: buildVersion(),
+		Auth: authSvc, Limiter: limiter,
 	})
 	if err != nil {
 		return err

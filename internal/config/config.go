@@ -28,6 +28,8 @@ type Config struct {
 	RedisURL    string
 	LogLevel    string
 	LogFormat   string
+	// SignUp allows public sign-up (signUp creates a tenant).
+	SignUp bool
 
 	ShutdownTimeout time.Duration
 
@@ -56,6 +58,7 @@ func Defaults() Config {
 		DBMaxConns:      20,
 		LogLevel:        "info",
 		LogFormat:       "json",
+		SignUp:          true,
 		ShutdownTimeout: 20 * time.Second,
 		Introspection:   "auto",
 		GraphQL: GraphQLLimits{
@@ -109,6 +112,7 @@ func (c *Config) ServeFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "dev", Usage: "development mode: introspection, GraphiQL, detailed errors, cookies without Secure", Sources: cli.EnvVars("VIGIL_DEV"), Destination: &c.Dev},
 		&cli.StringFlag{Name: "sentry-dsn", Usage: "send panics and errors to Sentry", Sources: cli.EnvVars("VIGIL_SENTRY_DSN"), Destination: &c.SentryDSN},
 		&cli.StringFlag{Name: "redis-url", Usage: "redis://… for shared rate limits and cross-replica pub/sub", Sources: cli.EnvVars("VIGIL_REDIS_URL"), Destination: &c.RedisURL},
+		&cli.BoolFlag{Name: "sign-up", Usage: "allow public sign-up (each sign-up creates a tenant)", Value: c.SignUp, Sources: cli.EnvVars("VIGIL_SIGN_UP"), Destination: &c.SignUp},
 		&cli.DurationFlag{Name: "shutdown-timeout", Usage: "how long a graceful shutdown may take", Value: c.ShutdownTimeout, Sources: cli.EnvVars("VIGIL_SHUTDOWN_TIMEOUT"), Destination: &c.ShutdownTimeout},
 		&cli.StringFlag{Name: "graphql-introspection", Usage: "auto (on only with --dev), on or off", Value: c.Introspection, Sources: cli.EnvVars("VIGIL_GRAPHQL_INTROSPECTION"), Destination: &c.Introspection},
 		&cli.Int64Flag{Name: "graphql-max-body-bytes", Usage: "largest GraphQL request body", Value: g.MaxBodyBytes, Sources: cli.EnvVars("VIGIL_GRAPHQL_MAX_BODY_BYTES"), Destination: &g.MaxBodyBytes},

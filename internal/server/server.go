@@ -21,6 +21,7 @@ import (
 	"github.com/vigilhq/vigil/internal/database"
 	"github.com/vigilhq/vigil/internal/observe"
 	"github.com/vigilhq/vigil/internal/pulid"
+	"github.com/vigilhq/vigil/internal/ratelimit"
 	"github.com/vigilhq/vigil/jobs"
 	"github.com/vigilhq/vigil/web"
 )
@@ -45,6 +46,11 @@ type Deps struct {
 	Authz graph.Authorizer
 	// Authenticate overrides how a request's caller is found (tests).
 	Authenticate Authenticator
+	// Limiter enforces request rates per API key and per tenant (memory or
+	// Redis); nil: no request rate limits.
+	Limiter ratelimit.Limiter
+	// PerAPIKey and PerTenant default to 600 and 6000 requests a minute.
+	PerAPIKey, PerTenant ratelimit.Limit
 	// GraphQLHook, when set, may adjust the GraphQL handler (tests add
 	// middleware through it).
 	GraphQLHook func(*GraphQL)
@@ -85,7 +91,18 @@ func New(d Deps) (*Server, error) {
 	route("GET /healthz", "healthz", http.HandlerFunc(s.healthz))
 	route("GET /readyz", "readyz", http.HandlerFunc(s.readyz))
 	route("GET /metrics", "metrics", s.metricsHandler())
-	route("/graphql", "graphql", s.authenticate(gql))
+	var api http.Handler = gql
+	if d.Limiter != nil {
+		if d.PerAPIKey.Rate == 0 {
+			d.PerAPIKey = ratelimit.Limit{Rate: 600, Period: time.Minute, Burst: 100}
+		}
+		if d.PerTenant.Rate == 0 {
+			d.PerTenant = ratelimit.Limit{Rate: 6000, Period: time.Minute, Burst: 500}
+		}
+		api = ratelimit.Middleware(d.Limiter, d.PerTenant, callerKey(func(c *caller.Caller) pulid.ID { return c.TenantID }, "tenant:"), ratelimit.TooManyRequests)(api)
+		api = ratelimit.Middleware(d.Limiter, d.PerAPIKey, callerKey(func(c *caller.Caller) pulid.ID { return c.APIKeyID }, "apikey:"), ratelimit.TooManyRequests)(api)
+	}
+	route("/graphql", "graphql", s.authenticate(api))
 	if d.Auth != nil {
 		jwks := d.Auth.Issuer().JWKS()
 		route("GET /.well-known/jwks.json", "jwks", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -98,6 +115,19 @@ func New(d Deps) (*Server, error) {
 
 	s.handler = s.requestID(s.securityHeaders(s.recoverPanics(s.accessLog(mux))))
 	return s, nil
+}
+
+// callerKey keys a rate limit by one id of the request's caller; requests
+// without that id (anonymous, or users for the API-key limit) are not limited
+// by it.
+func callerKey(id func(*caller.Caller) pulid.ID, prefix string) func(*http.Request) (string, bool) {
+	return func(r *http.Request) (string, bool) {
+		c := caller.From(r.Context())
+		if c == nil || id(c) == "" {
+			return "", false
+		}
+		return prefix + string(id(c)), true
+	}
 }
 
 type denyAll struct{}
