@@ -3,7 +3,9 @@ package graph
 import (
 	"context"
 	"fmt"
+	"strings"
 
+	"github.com/vigilhq/vigil/internal/authz"
 	"github.com/vigilhq/vigil/internal/caller"
 	"github.com/vigilhq/vigil/internal/pulid"
 )
@@ -52,4 +54,22 @@ func (r *Resolver) requireUser(ctx context.Context, permission string) (*caller.
 		return nil, forbidden("API keys may not %s", permission)
 	}
 	return c, nil
+}
+
+// Policies adapts internal/authz to Authorizer.
+func Policies(a *authz.Authz) Authorizer { return policies{a} }
+
+type policies struct{ a *authz.Authz }
+
+func (p policies) Allowed(role string, tenant pulid.ID, permission string) bool {
+	res, act, ok := strings.Cut(permission, ":")
+	return ok && p.a.Can(role, tenant, authz.Permission{Resource: res, Action: act})
+}
+
+func (p policies) Granted(role string, tenant pulid.ID) []string {
+	out := []string{}
+	for _, perm := range p.a.Permissions(role, tenant) {
+		out = append(out, perm.String())
+	}
+	return out
 }

@@ -11,7 +11,9 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/vigilhq/vigil/ent/user"
+	"github.com/vigilhq/vigil/graph"
 	"github.com/vigilhq/vigil/internal/auth"
+	"github.com/vigilhq/vigil/internal/authz"
 	"github.com/vigilhq/vigil/internal/caller"
 	"github.com/vigilhq/vigil/internal/config"
 	"github.com/vigilhq/vigil/internal/database"
@@ -84,6 +86,11 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	policies, err := authz.New(ctx, db, authz.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	go policies.Watch(ctx)
 	reg := jobs.NewRegistry()
 	jobs.RegisterPlatform(reg, db)
 	jc, err := jobs.NewClient(db, reg, jobs.Options{Logger: log, Metrics: metrics, Reporter: reporter})
@@ -92,7 +99,7 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	}
 	srv, err := server.New(server.Deps{
 		Config: cfg, DB: db, Jobs: jc, Logger: log, Metrics: metrics, Reporter: reporter, Version: buildVersion(),
-		Auth: authSvc, Limiter: limiter,
+		Auth: authSvc, Authz: graph.Policies(policies), Limiter: limiter,
 	})
 	if err != nil {
 		return err
