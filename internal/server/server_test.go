@@ -15,7 +15,16 @@ import (
 	"testing"
 	"time"
 
+	"crypto/ed25519"
+	"crypto/rand"
+
 	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/vigilhq/vigil/graph"
+	"github.com/vigilhq/vigil/internal/auth"
+	"github.com/vigilhq/vigil/internal/authz"
+	"github.com/vigilhq/vigil/internal/password"
+	"github.com/vigilhq/vigil/internal/ratelimit"
 
 	"github.com/vigilhq/vigil/internal/caller"
 	"github.com/vigilhq/vigil/internal/config"
@@ -26,6 +35,7 @@ import (
 )
 
 type testBundle struct {
+	auth     *auth.Service
 	url      string
 	db       *database.DB
 	server   *Server
@@ -36,6 +46,9 @@ type testBundle struct {
 }
 
 type setupOpts struct {
+	// identity wires the real auth service (cheap argon2 parameters),
+	// casbin policies and an in-memory rate limiter.
+	identity bool
 	db       *database.DB
 	dev      bool
 	reporter *observe.Reporter
@@ -66,7 +79,17 @@ func setup(t *testing.T, o setupOpts) *testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var (
+		authSvc *auth.Service
+		authzr  graph.Authorizer
+		limiter ratelimit.Limiter
+	)
+	if o.identity {
+		authSvc, authzr, limiter = identity(t, o.db)
+		b.auth = authSvc
+	}
 	s, err := New(Deps{
+		Auth: authSvc, Authz: authzr, Limiter: limiter,
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
 		Config: cfg, DB: o.db, Jobs: jc, Metrics: b.metrics, Reporter: o.reporter, Version: "test", Authenticate: o.auth,
 		GraphQLHook: func(g *GraphQL) {
@@ -404,6 +427,33 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 }
 
 var _ = caller.System
+
+// identity builds the real sign-in, policy and rate-limit stack for tests.
+func identity(t *testing.T, db *database.DB) (*auth.Service, graph.Authorizer, ratelimit.Limiter) {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss, err := auth.NewIssuer([]auth.SigningKey{{ID: "test", Private: priv}}, auth.IssuerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	limiter := ratelimit.NewMemory(10_000)
+	svc, err := auth.NewService(db, iss, auth.Options{
+		Password: password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32},
+		SignUp:   true,
+		Throttle: ratelimit.NewLoginThrottle(limiter, ratelimit.DefaultLoginPerAccount, ratelimit.DefaultLoginPerIP),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := authz.New(context.Background(), db, authz.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, graph.Policies(pol), limiter
+}
 
 // testWriter sends server logs to the test's log, shown only on failure.
 type testWriter struct{ t *testing.T }
