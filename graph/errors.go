@@ -100,9 +100,12 @@ func classify(err error) (code, msg string) {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return CodeInternal, "request cancelled"
 	}
-	var coded interface{ GraphQLCode() string }
+	var coded interface {
+		error
+		GraphQLCode() string
+	}
 	if errors.As(err, &coded) {
-		return coded.GraphQLCode(), err.Error()
+		return coded.GraphQLCode(), coded.Error()
 	}
 	return CodeInternal, ""
 }

@@ -121,7 +121,11 @@ func mode(cfg config.Config) string {
 
 // printBanner says, in a few lines, where everything is and how to get in.
 func printBanner(ctx context.Context, out io.Writer, cfg config.Config, db *database.DB, keys *keyring.Keys, addr string) {
-	base := "http://" + displayAddr(addr)
+	scheme := "http://"
+	if cfg.TLSCert != "" {
+		scheme = "https://"
+	}
+	base := scheme + displayAddr(addr)
 	where := "PostgreSQL"
 	if db.Path != "" {
 		where = "SQLite " + db.Path

@@ -30,6 +30,10 @@ type Config struct {
 	LogFormat   string
 	// SignUp allows public sign-up (signUp creates a tenant).
 	SignUp bool
+	// TLSCert and TLSKey make vigil serve HTTPS (TLS 1.2+) itself.
+	TLSCert, TLSKey string
+	// CORSOrigins may call the API from a browser with credentials.
+	CORSOrigins []string
 
 	ShutdownTimeout time.Duration
 
@@ -113,6 +117,9 @@ func (c *Config) ServeFlags() []cli.Flag {
 		&cli.StringFlag{Name: "sentry-dsn", Usage: "send panics and errors to Sentry", Sources: cli.EnvVars("VIGIL_SENTRY_DSN"), Destination: &c.SentryDSN},
 		&cli.StringFlag{Name: "redis-url", Usage: "redis://… for shared rate limits and cross-replica pub/sub", Sources: cli.EnvVars("VIGIL_REDIS_URL"), Destination: &c.RedisURL},
 		&cli.BoolFlag{Name: "sign-up", Usage: "allow public sign-up (each sign-up creates a tenant)", Value: c.SignUp, Sources: cli.EnvVars("VIGIL_SIGN_UP"), Destination: &c.SignUp},
+		&cli.StringFlag{Name: "tls-cert", Usage: "PEM certificate (chain) file: serve HTTPS, TLS 1.2 or newer", Sources: cli.EnvVars("VIGIL_TLS_CERT"), Destination: &c.TLSCert},
+		&cli.StringFlag{Name: "tls-key", Usage: "PEM private key file for --tls-cert", Sources: cli.EnvVars("VIGIL_TLS_KEY"), Destination: &c.TLSKey},
+		&cli.StringSliceFlag{Name: "cors-origin", Usage: "origin allowed to call the API from a browser, e.g. https://portal.example (repeat or comma-separate)", Sources: cli.EnvVars("VIGIL_CORS_ORIGINS"), Destination: &c.CORSOrigins},
 		&cli.DurationFlag{Name: "shutdown-timeout", Usage: "how long a graceful shutdown may take", Value: c.ShutdownTimeout, Sources: cli.EnvVars("VIGIL_SHUTDOWN_TIMEOUT"), Destination: &c.ShutdownTimeout},
 		&cli.StringFlag{Name: "graphql-introspection", Usage: "auto (on only with --dev), on or off", Value: c.Introspection, Sources: cli.EnvVars("VIGIL_GRAPHQL_INTROSPECTION"), Destination: &c.Introspection},
 		&cli.Int64Flag{Name: "graphql-max-body-bytes", Usage: "largest GraphQL request body", Value: g.MaxBodyBytes, Sources: cli.EnvVars("VIGIL_GRAPHQL_MAX_BODY_BYTES"), Destination: &g.MaxBodyBytes},
@@ -180,6 +187,15 @@ func (c *Config) Validate() error {
 	case "auto", "on", "off":
 	default:
 		bad("VIGIL_GRAPHQL_INTROSPECTION", "graphql-introspection", "%q is not one of auto, on, off", c.Introspection)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad("VIGIL_TLS_CERT", "tls-cert", "and VIGIL_TLS_KEY (--tls-key) go together; set both or neither")
+	}
+	for _, o := range c.CORSOrigins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || o == "*" {
+			bad("VIGIL_CORS_ORIGINS", "cors-origin", "%q is not an origin like https://portal.example (no paths, no wildcard)", o)
+		}
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("VIGIL_SHUTDOWN_TIMEOUT", "shutdown-timeout", "must be positive, e.g. 20s")

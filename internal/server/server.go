@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -102,7 +103,7 @@ func New(d Deps) (*Server, error) {
 		api = ratelimit.Middleware(d.Limiter, d.PerTenant, callerKey(func(c *caller.Caller) pulid.ID { return c.TenantID }, "tenant:"), ratelimit.TooManyRequests)(api)
 		api = ratelimit.Middleware(d.Limiter, d.PerAPIKey, callerKey(func(c *caller.Caller) pulid.ID { return c.APIKeyID }, "apikey:"), ratelimit.TooManyRequests)(api)
 	}
-	route("/graphql", "graphql", s.authenticate(api))
+	route("/graphql", "graphql", s.cors(s.authenticate(api)))
 	if d.Auth != nil {
 		jwks := d.Auth.Issuer().JWKS()
 		route("GET /.well-known/jwks.json", "jwks", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -150,6 +151,14 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if s.deps.Config.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(s.deps.Config.TLSCert, s.deps.Config.TLSKey)
+		if err != nil {
+			return fmt.Errorf("VIGIL_TLS_CERT/VIGIL_TLS_KEY: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
 	if s.deps.Jobs != nil {
 		if err := s.deps.Jobs.Start(ctx); err != nil {

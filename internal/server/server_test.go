@@ -49,6 +49,9 @@ type setupOpts struct {
 	// identity wires the real auth service (cheap argon2 parameters),
 	// casbin policies and an in-memory rate limiter.
 	identity bool
+	cors     []string
+	tlsCert  string
+	tlsKey   string
 	db       *database.DB
 	dev      bool
 	reporter *observe.Reporter
@@ -64,6 +67,8 @@ func setup(t *testing.T, o setupOpts) *testBundle {
 	}
 	cfg := config.Defaults()
 	cfg.Dev = o.dev
+	cfg.CORSOrigins = o.cors
+	cfg.TLSCert, cfg.TLSKey = o.tlsCert, o.tlsKey
 	cfg.ShutdownTimeout = 5 * time.Second
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
