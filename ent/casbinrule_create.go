@@ -134,7 +134,9 @@ func (_c *CasbinRuleCreate) Mutation() *CasbinRuleMutation {
 
 // Save creates the CasbinRule in the database.
 func (_c *CasbinRuleCreate) Save(ctx context.Context) (*CasbinRule, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -161,7 +163,7 @@ func (_c *CasbinRuleCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *CasbinRuleCreate) defaults() {
+func (_c *CasbinRuleCreate) defaults() error {
 	if _, ok := _c.mutation.V0(); !ok {
 		v := casbinrule.DefaultV0
 		_c.mutation.SetV0(v)
@@ -187,9 +189,13 @@ func (_c *CasbinRuleCreate) defaults() {
 		_c.mutation.SetV5(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
+		if casbinrule.DefaultID == nil {
+			return fmt.Errorf("ent: uninitialized casbinrule.DefaultID (forgotten import ent/runtime?)")
+		}
 		v := casbinrule.DefaultID()
 		_c.mutation.SetID(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

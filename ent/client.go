@@ -519,7 +519,8 @@ func (c *CasbinRuleClient) GetX(ctx context.Context, id pulid.ID) *CasbinRule {
 
 // Hooks returns the client hooks.
 func (c *CasbinRuleClient) Hooks() []Hook {
-	return c.hooks.CasbinRule
+	hooks := c.hooks.CasbinRule
+	return append(hooks[:len(hooks):len(hooks)], casbinrule.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -836,7 +837,8 @@ func (c *RefreshTokenClient) QuerySession(_m *RefreshToken) *SessionQuery {
 
 // Hooks returns the client hooks.
 func (c *RefreshTokenClient) Hooks() []Hook {
-	return c.hooks.RefreshToken
+	hooks := c.hooks.RefreshToken
+	return append(hooks[:len(hooks):len(hooks)], refreshtoken.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -1002,7 +1004,8 @@ func (c *SessionClient) QueryRefreshTokens(_m *Session) *RefreshTokenQuery {
 
 // Hooks returns the client hooks.
 func (c *SessionClient) Hooks() []Hook {
-	return c.hooks.Session
+	hooks := c.hooks.Session
+	return append(hooks[:len(hooks):len(hooks)], session.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -1152,7 +1155,8 @@ func (c *TenantClient) QueryMemberships(_m *Tenant) *MembershipQuery {
 
 // Hooks returns the client hooks.
 func (c *TenantClient) Hooks() []Hook {
-	return c.hooks.Tenant
+	hooks := c.hooks.Tenant
+	return append(hooks[:len(hooks):len(hooks)], tenant.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -1302,7 +1306,8 @@ func (c *UserClient) QueryMemberships(_m *User) *MembershipQuery {
 
 // Hooks returns the client hooks.
 func (c *UserClient) Hooks() []Hook {
-	return c.hooks.User
+	hooks := c.hooks.User
+	return append(hooks[:len(hooks):len(hooks)], user.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.

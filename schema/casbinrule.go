@@ -40,6 +40,9 @@ func (CasbinRule) Interceptors() []ent.Interceptor {
 	return []ent.Interceptor{systemOnly()}
 }
 
+// Policy implements ent.Interface: only the platform writes CasbinRules.
+func (CasbinRule) Policy() ent.Policy { return platformOnly() }
+
 // Annotations implements ent.Interface.
 func (CasbinRule) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}

@@ -64,6 +64,9 @@ func (Session) Interceptors() []ent.Interceptor {
 	return []ent.Interceptor{ownedByUser("user_id")}
 }
 
+// Policy implements ent.Interface: only the platform writes Sessions.
+func (Session) Policy() ent.Policy { return platformOnly() }
+
 // Annotations implements ent.Interface.
 func (Session) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.RelayConnection()}
@@ -102,6 +105,9 @@ func (RefreshToken) Edges() []ent.Edge {
 func (RefreshToken) Interceptors() []ent.Interceptor {
 	return []ent.Interceptor{systemOnly()}
 }
+
+// Policy implements ent.Interface: only the platform writes RefreshTokens.
+func (RefreshToken) Policy() ent.Policy { return platformOnly() }
 
 // Annotations implements ent.Interface.
 func (RefreshToken) Annotations() []schema.Annotation {

@@ -53,6 +53,9 @@ func (Tenant) Interceptors() []ent.Interceptor {
 	}
 }
 
+// Policy implements ent.Interface: only the platform writes Tenants.
+func (Tenant) Policy() ent.Policy { return platformOnly() }
+
 // Annotations implements ent.Interface.
 func (Tenant) Annotations() []schema.Annotation {
 	return []schema.Annotation{

@@ -13,6 +13,7 @@ import (
 	entmixin "entgo.io/ent/schema/mixin"
 
 	"github.com/vigilhq/vigil/ent/intercept"
+	"github.com/vigilhq/vigil/ent/privacy"
 	"github.com/vigilhq/vigil/internal/caller"
 	"github.com/vigilhq/vigil/internal/pulid"
 )
@@ -69,6 +70,19 @@ func (TenantOwned) Hooks() []ent.Hook {
 		func(next ent.Mutator) ent.Mutator {
 			return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
 				if !m.Op().Is(ent.OpCreate) {
+					// Updates and deletes only ever touch the caller's tenant,
+					// even when addressed by the id of another tenant's row.
+					scope, all, err := caller.TenantScope(ctx)
+					if err != nil {
+						return nil, fmt.Errorf("%s %s: %w", m.Op(), m.Type(), err)
+					}
+					if !all || scope != "" {
+						w, ok := m.(interface{ WhereP(...func(*sql.Selector)) })
+						if !ok {
+							return nil, fmt.Errorf("tenant-owned %s: mutation %T cannot be filtered", m.Type(), m)
+						}
+						w.WhereP(sql.FieldEQ("tenant_id", string(scope)))
+					}
 					return next.Mutate(ctx, m)
 				}
 				tm, ok := m.(tenantMutation)
@@ -96,6 +110,15 @@ func (TenantOwned) Hooks() []ent.Hook {
 
 // ErrOtherTenant is returned when a caller writes into a tenant it does not act for.
 var ErrOtherTenant = fmt.Errorf("tenant is not the caller's")
+
+// Policy implements ent.Mixin: writes need a caller acting in a tenant (or
+// the platform); everything else is refused.
+func (TenantOwned) Policy() ent.Policy {
+	return privacy.Policy{
+		Mutation: privacy.MutationPolicy{denyIfNoCaller(), allowIfPlatform(), allowIfActingInTenant(), privacy.AlwaysDenyRule()},
+		Query:    privacy.QueryPolicy{privacy.AlwaysAllowRule()},
+	}
+}
 
 // Interceptors implements ent.Mixin.
 func (TenantOwned) Interceptors() []ent.Interceptor {

@@ -70,6 +70,9 @@ func (User) Interceptors() []ent.Interceptor {
 	}
 }
 
+// Policy implements ent.Interface: only the platform writes Users.
+func (User) Policy() ent.Policy { return platformOnly() }
+
 // Annotations implements ent.Interface.
 func (User) Annotations() []schema.Annotation {
 	return []schema.Annotation{

@@ -59,7 +59,9 @@ func ValidColumn(column string) bool {
 //
 //	import _ "github.com/vigilhq/vigil/ent/runtime"
 var (
+	Hooks        [1]ent.Hook
 	Interceptors [1]ent.Interceptor
+	Policy       ent.Policy
 	// PtypeValidator is a validator for the "ptype" field. It is called by the builders before save.
 	PtypeValidator func(string) error
 	// DefaultV0 holds the default value on creation for the "v0" field.

@@ -3,6 +3,7 @@
 package runtime
 
 import (
+	"context"
 	"time"
 
 	"github.com/vigilhq/vigil/ent/apikey"
@@ -14,6 +15,9 @@ import (
 	"github.com/vigilhq/vigil/ent/user"
 	"github.com/vigilhq/vigil/internal/pulid"
 	"github.com/vigilhq/vigil/schema"
+
+	"entgo.io/ent"
+	"entgo.io/ent/privacy"
 )
 
 // The init function reads all schema descriptors with runtime code
@@ -21,8 +25,18 @@ import (
 // to their package variables.
 func init() {
 	apikeyMixin := schema.APIKey{}.Mixin()
+	apikey.Policy = privacy.NewPolicies(apikeyMixin[2], schema.APIKey{})
+	apikey.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := apikey.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	apikeyMixinHooks2 := apikeyMixin[2].Hooks()
-	apikey.Hooks[0] = apikeyMixinHooks2[0]
+
+	apikey.Hooks[1] = apikeyMixinHooks2[0]
 	apikeyMixinInters2 := apikeyMixin[2].Interceptors()
 	apikey.Interceptors[0] = apikeyMixinInters2[0]
 	apikeyMixinFields0 := apikeyMixin[0].Fields()
@@ -72,6 +86,15 @@ func init() {
 	// apikey.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	apikey.IDValidator = apikeyDescID.Validators[0].(func(string) error)
 	casbinruleMixin := schema.CasbinRule{}.Mixin()
+	casbinrule.Policy = privacy.NewPolicies(schema.CasbinRule{})
+	casbinrule.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := casbinrule.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	casbinruleInters := schema.CasbinRule{}.Interceptors()
 	casbinrule.Interceptors[0] = casbinruleInters[0]
 	casbinruleMixinFields0 := casbinruleMixin[0].Fields()
@@ -139,8 +162,18 @@ func init() {
 	// casbinrule.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	casbinrule.IDValidator = casbinruleDescID.Validators[0].(func(string) error)
 	membershipMixin := schema.Membership{}.Mixin()
+	membership.Policy = privacy.NewPolicies(membershipMixin[2], schema.Membership{})
+	membership.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := membership.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	membershipMixinHooks2 := membershipMixin[2].Hooks()
-	membership.Hooks[0] = membershipMixinHooks2[0]
+
+	membership.Hooks[1] = membershipMixinHooks2[0]
 	membershipMixinInters2 := membershipMixin[2].Interceptors()
 	membership.Interceptors[0] = membershipMixinInters2[0]
 	membershipMixinFields0 := membershipMixin[0].Fields()
@@ -172,6 +205,15 @@ func init() {
 	// membership.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	membership.IDValidator = membershipDescID.Validators[0].(func(string) error)
 	refreshtokenMixin := schema.RefreshToken{}.Mixin()
+	refreshtoken.Policy = privacy.NewPolicies(schema.RefreshToken{})
+	refreshtoken.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := refreshtoken.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	refreshtokenInters := schema.RefreshToken{}.Interceptors()
 	refreshtoken.Interceptors[0] = refreshtokenInters[0]
 	refreshtokenMixinFields0 := refreshtokenMixin[0].Fields()
@@ -197,6 +239,15 @@ func init() {
 	// refreshtoken.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	refreshtoken.IDValidator = refreshtokenDescID.Validators[0].(func(string) error)
 	sessionMixin := schema.Session{}.Mixin()
+	session.Policy = privacy.NewPolicies(schema.Session{})
+	session.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := session.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	sessionInters := schema.Session{}.Interceptors()
 	session.Interceptors[0] = sessionInters[0]
 	sessionMixinFields0 := sessionMixin[0].Fields()
@@ -242,6 +293,15 @@ func init() {
 	// session.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	session.IDValidator = sessionDescID.Validators[0].(func(string) error)
 	tenantMixin := schema.Tenant{}.Mixin()
+	tenant.Policy = privacy.NewPolicies(schema.Tenant{})
+	tenant.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := tenant.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	tenantInters := schema.Tenant{}.Interceptors()
 	tenant.Interceptors[0] = tenantInters[0]
 	tenantMixinFields0 := tenantMixin[0].Fields()
@@ -304,6 +364,15 @@ func init() {
 	// tenant.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	tenant.IDValidator = tenantDescID.Validators[0].(func(string) error)
 	userMixin := schema.User{}.Mixin()
+	user.Policy = privacy.NewPolicies(schema.User{})
+	user.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := user.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	userInters := schema.User{}.Interceptors()
 	user.Interceptors[0] = userInters[0]
 	userMixinFields0 := userMixin[0].Fields()
