@@ -16,22 +16,44 @@ import (
 
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id pulid.ID) (ent.Noder, error) {
-	return r.Client.Noder(ctx, id, ent.WithNodeType(ent.TableOfID))
+	n, err := r.Client.Noder(ctx, id, ent.WithNodeType(ent.TableOfID))
+	if err != nil {
+		return nil, err
+	}
+	if err := r.mayRead(ctx, n); err != nil {
+		return nil, err
+	}
+	return n, nil
 }
 
 // Nodes is the resolver for the nodes field.
 func (r *queryResolver) Nodes(ctx context.Context, ids []pulid.ID) ([]ent.Noder, error) {
-	return r.Client.Noders(ctx, ids, ent.WithNodeType(ent.TableOfID))
+	ns, err := r.Client.Noders(ctx, ids, ent.WithNodeType(ent.TableOfID))
+	for _, n := range ns {
+		if n == nil {
+			continue
+		}
+		if perr := r.mayRead(ctx, n); perr != nil {
+			return nil, perr
+		}
+	}
+	return ns, err
 }
 
 // APIKeys is the resolver for the apiKeys field.
 func (r *queryResolver) APIKeys(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.APIKeyOrder, where *ent.APIKeyWhereInput) (*ent.APIKeyConnection, error) {
+	if _, err := r.require(ctx, "apikey:read"); err != nil {
+		return nil, err
+	}
 	return r.Client.APIKey.Query().Paginate(ctx, after, first, before, last,
 		ent.WithAPIKeyOrder(orderBy), ent.WithAPIKeyFilter(where.Filter))
 }
 
 // Tenants is the resolver for the tenants field.
 func (r *queryResolver) Tenants(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.TenantOrder, where *ent.TenantWhereInput) (*ent.TenantConnection, error) {
+	if _, err := r.require(ctx, "tenant:read"); err != nil {
+		return nil, err
+	}
 	return r.Client.Tenant.Query().Paginate(ctx, after, first, before, last,
 		ent.WithTenantOrder(orderBy), ent.WithTenantFilter(where.Filter))
 }

@@ -27,7 +27,7 @@ func headerCaller(r *http.Request) (*caller.Caller, error) {
 	case "system":
 		return caller.System("test"), nil
 	default:
-		return &caller.Caller{Kind: caller.KindUser, TenantID: pulid.ID(v), UserID: pulid.ID(r.Header.Get("X-Test-User"))}, nil
+		return &caller.Caller{Kind: caller.KindUser, TenantID: pulid.ID(v), UserID: pulid.ID(r.Header.Get("X-Test-User")), Role: "ANALYST"}, nil
 	}
 }
 

@@ -92,6 +92,12 @@ func setup(t *testing.T, o setupOpts) *testBundle {
 	if o.identity {
 		authSvc, authzr, limiter = identity(t, o.db)
 		b.auth = authSvc
+	} else {
+		pol, err := authz.New(context.Background(), o.db, authz.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		authzr = graph.Policies(pol)
 	}
 	s, err := New(Deps{
 		Auth: authSvc, Authz: authzr, Limiter: limiter,
