@@ -832,14 +832,15 @@ func isoTwin(c isoCall) (json.RawMessage, func(string) string) {
 func (w *isoWorld) positiveControls(t *testing.T, s *isoSchema) {
 	t.Helper()
 	for _, f := range s.query {
-		for _, c := range s.calls("query", f, w.candidates(nil)) {
+		// The first variant is enough for validity.
+		if calls := s.calls("query", f, w.candidates(nil)); len(calls) > 0 {
+			c := calls[0]
 			r := w.sendRaw(t, w.ownerA.token, c.query, isoJSON(c.vars))
 			for _, code := range isoCodes(r) {
 				if code == "GRAPHQL_VALIDATION_FAILED" || code == "GRAPHQL_PARSE_FAILED" || code == "INTERNAL" {
 					t.Errorf("positive control: %s as A's owner answered %s; the generated request:\n  %s\n  answer %s", f.Name, code, c, r.rawBody)
 				}
 			}
-			break // the first variant is enough for validity
 		}
 	}
 	nodeQ := `query($id: ID!) { node(id: $id) { ` + s.selection("Node", 1) + ` } }`
