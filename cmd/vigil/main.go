@@ -49,6 +49,7 @@ func app() *cli.Command {
 			migrateCommand(&cfg),
 			tenantCommand(&cfg),
 			userCommand(&cfg),
+			keysCommand(&cfg),
 			{
 				Name:  "version",
 				Usage: "print the version",

@@ -75,7 +75,11 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 		return err
 	}
 	defer closeLimiter()
-	issuer, err := auth.NewIssuer([]auth.SigningKey{{ID: keys.SigningKeyID, Private: keys.Signing}}, auth.IssuerOptions{})
+	signing := []auth.SigningKey{{ID: keys.SigningKeyID, Private: keys.Signing}}
+	for _, r := range keys.Retired {
+		signing = append(signing, auth.SigningKey{ID: r.ID, Private: r.Key})
+	}
+	issuer, err := auth.NewIssuer(signing, auth.IssuerOptions{})
 	if err != nil {
 		return err
 	}

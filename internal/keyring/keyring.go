@@ -17,6 +17,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 )
 
@@ -30,8 +31,16 @@ const (
 type Keys struct {
 	Signing      ed25519.PrivateKey
 	SigningKeyID string // kid: a hash of the public key
-	Master       []byte // 32 bytes
-	Dir          string
+	// Retired signing keys still verify tokens they signed; see RotateSigning.
+	Retired []RetiredKey
+	Master  []byte // 32 bytes
+	Dir     string
+}
+
+// RetiredKey is a signing key that no longer signs but still verifies.
+type RetiredKey struct {
+	ID  string
+	Key ed25519.PrivateKey
 }
 
 // LoadOrCreate loads the keys under dataDir/keys, creating any that are
@@ -61,8 +70,19 @@ func LoadOrCreate(dataDir string) (k *Keys, created []string, err error) {
 	} else if err != nil {
 		return nil, nil, err
 	}
-	sum := sha256.Sum256(k.Signing.Public().(ed25519.PublicKey))
-	k.SigningKeyID = hex.EncodeToString(sum[:8])
+	k.SigningKeyID = KeyID(k.Signing)
+	retired, err := filepath.Glob(filepath.Join(dir, "signing-ed25519.*.pem"))
+	if err != nil {
+		return nil, nil, err
+	}
+	sort.Strings(retired)
+	for _, path := range retired {
+		key, err := loadSigning(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		k.Retired = append(k.Retired, RetiredKey{ID: KeyID(key), Key: key})
+	}
 
 	masterPath := filepath.Join(dir, MasterFile)
 	k.Master, err = loadMaster(masterPath)
@@ -79,6 +99,48 @@ func LoadOrCreate(dataDir string) (k *Keys, created []string, err error) {
 		return nil, nil, err
 	}
 	return k, created, nil
+}
+
+// KeyID names a signing key in token headers: a hash of its public key.
+func KeyID(k ed25519.PrivateKey) string {
+	sum := sha256.Sum256(k.Public().(ed25519.PublicKey))
+	return hex.EncodeToString(sum[:8])
+}
+
+// RotateSigning makes a new signing key active and keeps the previous one
+// as signing-ed25519.<kid>.pem, so tokens it signed verify until they expire.
+// Running servers pick the new key up when restarted. Retired files can be
+// deleted once the access-token lifetime (15 minutes) has passed.
+func RotateSigning(dataDir string) (newID, retiredID string, err error) {
+	k, _, err := LoadOrCreate(dataDir)
+	if err != nil {
+		return "", "", err
+	}
+	active := filepath.Join(k.Dir, SigningFile)
+	old, err := os.ReadFile(active)
+	if err != nil {
+		return "", "", err
+	}
+	if err := writeNew(filepath.Join(k.Dir, "signing-ed25519."+k.SigningKeyID+".pem"), old); err != nil {
+		return "", "", err
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return "", "", err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return "", "", err
+	}
+	tmp := active + ".new"
+	_ = os.Remove(tmp)
+	if err := writeNew(tmp, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
+		return "", "", err
+	}
+	if err := os.Rename(tmp, active); err != nil {
+		return "", "", err
+	}
+	return KeyID(priv), k.SigningKeyID, nil
 }
 
 func loadSigning(path string) (ed25519.PrivateKey, error) {

@@ -45,3 +45,29 @@ func TestCorruptKeyIsAnErrorNotAReplacement(t *testing.T) {
 		t.Fatal("corrupt master key accepted")
 	}
 }
+
+func TestRotateSigningKeepsTheOldKeyForVerification(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	before, _, err := LoadOrCreate(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newID, retiredID, err := RotateSigning(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, created, err := LoadOrCreate(dir)
+	if err != nil || len(created) != 0 {
+		t.Fatalf("reload after rotation: %v %v", created, err)
+	}
+	if retiredID != before.SigningKeyID || after.SigningKeyID != newID || newID == retiredID {
+		t.Fatalf("ids: before %s, new %s, retired %s, active now %s", before.SigningKeyID, newID, retiredID, after.SigningKeyID)
+	}
+	if len(after.Retired) != 1 || after.Retired[0].ID != retiredID || !after.Retired[0].Key.Equal(before.Signing) {
+		t.Fatalf("retired keys %+v", after.Retired)
+	}
+	if string(after.Master) != string(before.Master) {
+		t.Fatal("rotating the signing key changed the master key")
+	}
+}
