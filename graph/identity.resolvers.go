@@ -69,6 +69,18 @@ func (r *mutationResolver) Logout(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
+// ChangePassword is the resolver for the changePassword field.
+func (r *mutationResolver) ChangePassword(ctx context.Context, currentPassword string, newPassword string) (bool, error) {
+	c := caller.From(ctx)
+	if c == nil || c.Kind != caller.KindUser || c.SessionID == "" {
+		return false, caller.ErrNoCaller
+	}
+	if err := r.Auth.ChangePassword(ctx, c.UserID, c.SessionID, currentPassword, newPassword); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
 // RevokeSession is the resolver for the revokeSession field.
 func (r *mutationResolver) RevokeSession(ctx context.Context, id pulid.ID) (*ent.Session, error) {
 	c := caller.From(ctx)

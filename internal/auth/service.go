@@ -439,3 +439,44 @@ func CheckScopes(scopes []string) error {
 	}
 	return nil
 }
+
+// ChangePassword replaces a user's password after checking the current one,
+// and ends every other session of the user at once.
+func (s *Service) ChangePassword(ctx context.Context, userID, keepSession pulid.ID, current, next string) error {
+	sys := system(ctx)
+	u, err := s.db.Ent.User.Get(sys, userID)
+	if err != nil {
+		return err
+	}
+	// The current password is guessed against the same budget as sign-in.
+	cl := ClientFrom(ctx)
+	if s.opt.Throttle != nil {
+		if wait, err := s.opt.Throttle.Check(ctx, u.Email, cl.IP); err != nil {
+			return err
+		} else if wait > 0 {
+			return rateLimited(wait)
+		}
+	}
+	ok, _, err := password.Verify(current, u.PasswordHash, s.opt.Password)
+	if err != nil || !ok {
+		if s.opt.Throttle != nil {
+			_ = s.opt.Throttle.Failure(ctx, u.Email, cl.IP)
+		}
+		return ErrBadCredentials
+	}
+	if err := password.Check(next); err != nil {
+		return badInput("%v", err)
+	}
+	hash, err := password.Hash(next, s.opt.Password)
+	if err != nil {
+		return err
+	}
+	return s.db.WithTx(sys, func(tx *ent.Tx) error {
+		if err := tx.User.UpdateOneID(userID).SetPasswordHash(hash).Exec(sys); err != nil {
+			return err
+		}
+		return tx.Session.Update().
+			Where(session.UserID(userID), session.RevokedAtIsNil(), session.IDNEQ(keepSession)).
+			SetRevokedAt(s.now()).SetRevokeReason("password_changed").Exec(sys)
+	})
+}

@@ -259,3 +259,39 @@ func TestAPIKeys(t *testing.T) {
 		}
 	})
 }
+
+// Changing the password ends every other session at once and keeps the
+// current one.
+func TestChangePasswordEndsOtherSessions(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		b := setup(t, db, nil)
+		here, err := b.svc.SignUp(b.ctx, "a@example.com", "a long enough password", "A", auth.Client{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		elsewhere, err := b.svc.Login(b.ctx, "a@example.com", "a long enough password", "", auth.Client{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.svc.ChangePassword(b.ctx, here.User.ID, here.SessionID, "wrong current password", "a brand new password"); code(err) != "UNAUTHENTICATED" {
+			t.Fatalf("wrong current password: %v", err)
+		}
+		if err := b.svc.ChangePassword(b.ctx, here.User.ID, here.SessionID, "a long enough password", "short"); code(err) != "BAD_USER_INPUT" {
+			t.Fatalf("short new password: %v", err)
+		}
+		if err := b.svc.ChangePassword(b.ctx, here.User.ID, here.SessionID, "a long enough password", "a brand new password"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.svc.Authenticate(b.ctx, elsewhere.AccessToken); code(err) != "UNAUTHENTICATED" {
+			t.Fatalf("other session survived the password change: %v", err)
+		}
+		if _, err := b.svc.Authenticate(b.ctx, here.AccessToken); err != nil {
+			t.Fatalf("current session ended: %v", err)
+		}
+		if _, err := b.svc.Login(b.ctx, "a@example.com", "a brand new password", "", auth.Client{}); err != nil {
+			t.Fatalf("login with the new password: %v", err)
+		}
+	})
+}

@@ -48,13 +48,14 @@ var isolationSelfService = authz.Permission{}
 // permission it requires. A mutation missing here fails the test: add it, so
 // that the roles lacking the permission are checked to be refused.
 var isolationMutationPermissions = map[string]authz.Permission{
-	"addMember":     authz.MemberAdd,
-	"assignRole":    authz.MemberAssignRole,
-	"removeMember":  authz.MemberRemove,
-	"createAPIKey":  authz.APIKeyCreate,
-	"revokeAPIKey":  authz.APIKeyRevoke,
-	"logout":        isolationSelfService,
-	"revokeSession": isolationSelfService,
+	"addMember":      authz.MemberAdd,
+	"assignRole":     authz.MemberAssignRole,
+	"removeMember":   authz.MemberRemove,
+	"createAPIKey":   authz.APIKeyCreate,
+	"revokeAPIKey":   authz.APIKeyRevoke,
+	"logout":         isolationSelfService,
+	"revokeSession":  isolationSelfService,
+	"changePassword": isolationSelfService,
 }
 
 // isolationQueryPermissions maps every non-public query to the permission
