@@ -399,7 +399,7 @@ func TestGrantReachesOtherReplica(t *testing.T) {
 		b.drain()
 		var killed int
 		err = dbA.SQL.QueryRowContext(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-			WHERE datname = current_database() AND query = 'LISTEN `+authz.Channel+`'`).Scan(&killed)
+			WHERE datname = current_database() AND query = 'LISTEN "`+authz.Channel+`"'`).Scan(&killed)
 		if err != nil || killed != 1 {
 			t.Fatalf("terminate B's listener: killed %d, %v", killed, err)
 		}

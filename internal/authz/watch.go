@@ -2,15 +2,8 @@ package authz
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
-)
-
-// Backoff between attempts to listen again after the connection dropped.
-const (
-	minBackoff = 250 * time.Millisecond
-	maxBackoff = 30 * time.Second
 )
 
 // Watch keeps the loaded policies current until ctx ends: on PostgreSQL it
@@ -24,9 +17,11 @@ func (a *Authz) Watch(ctx context.Context) {
 	// costs one or two reloads, not one each.
 	kick := make(chan struct{}, 1)
 	var wg sync.WaitGroup
-	if a.db.Pool != nil {
-		wg.Go(func() { a.listen(ctx, kick) })
-	}
+	wg.Go(func() {
+		a.db.Listen(ctx, a.log.With("component", "authz"), []string{Channel},
+			func(string, string) { signal(kick) },
+			func() { signal(kick) }) // whatever was notified before LISTEN is lost: reload once
+	})
 	defer wg.Wait()
 
 	tick := time.NewTicker(a.poll)
@@ -59,56 +54,6 @@ func (a *Authz) reload(ctx context.Context, why string) {
 func (a *Authz) warn(ctx context.Context, msg string, err error) {
 	if ctx.Err() == nil {
 		a.log.WarnContext(ctx, msg, "err", err)
-	}
-}
-
-// listen holds a LISTEN connection until ctx ends, re-listening with
-// backoff when it drops.
-func (a *Authz) listen(ctx context.Context, kick chan<- struct{}) {
-	backoff := minBackoff
-	for {
-		listened, err := a.listenOnce(ctx, kick)
-		if ctx.Err() != nil {
-			return
-		}
-		if listened {
-			backoff = minBackoff
-		}
-		a.log.WarnContext(ctx, "authz: policy notifications interrupted", "err", err, "retry_in", backoff)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, maxBackoff)
-	}
-}
-
-// listenOnce takes a connection out of the pool, listens on Channel and
-// kicks a reload for each notification, until the connection fails or ctx
-// ends. listened says whether LISTEN succeeded.
-func (a *Authz) listenOnce(ctx context.Context, kick chan<- struct{}) (listened bool, err error) {
-	pc, err := a.db.Pool.Acquire(ctx)
-	if err != nil {
-		return false, fmt.Errorf("acquire connection: %w", err)
-	}
-	// A listening session must not go back to the pool: it is ours until closed.
-	conn := pc.Hijack()
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = conn.Close(cctx)
-	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
-		return false, fmt.Errorf("listen: %w", err)
-	}
-	// Whatever was notified before this LISTEN is lost: reload once.
-	signal(kick)
-	for {
-		if err := conn.PgConn().WaitForNotification(ctx); err != nil {
-			return true, fmt.Errorf("wait for notification: %w", err)
-		}
-		signal(kick)
 	}
 }
 
