@@ -16,12 +16,20 @@ import (
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/vigilhq/vigil/ent/alert"
+	"github.com/vigilhq/vigil/ent/alertcomment"
+	"github.com/vigilhq/vigil/ent/alertstreamentry"
+	"github.com/vigilhq/vigil/ent/alertstreamhead"
 	"github.com/vigilhq/vigil/ent/apikey"
 	"github.com/vigilhq/vigil/ent/casbinrule"
+	"github.com/vigilhq/vigil/ent/event"
+	"github.com/vigilhq/vigil/ent/ingestrequest"
 	"github.com/vigilhq/vigil/ent/membership"
 	"github.com/vigilhq/vigil/ent/refreshtoken"
+	"github.com/vigilhq/vigil/ent/rule"
 	"github.com/vigilhq/vigil/ent/session"
 	"github.com/vigilhq/vigil/ent/tenant"
+	"github.com/vigilhq/vigil/ent/thresholdhit"
 	"github.com/vigilhq/vigil/ent/user"
 
 	stdsql "database/sql"
@@ -34,16 +42,32 @@ type Client struct {
 	Schema *migrate.Schema
 	// APIKey is the client for interacting with the APIKey builders.
 	APIKey *APIKeyClient
+	// Alert is the client for interacting with the Alert builders.
+	Alert *AlertClient
+	// AlertComment is the client for interacting with the AlertComment builders.
+	AlertComment *AlertCommentClient
+	// AlertStreamEntry is the client for interacting with the AlertStreamEntry builders.
+	AlertStreamEntry *AlertStreamEntryClient
+	// AlertStreamHead is the client for interacting with the AlertStreamHead builders.
+	AlertStreamHead *AlertStreamHeadClient
 	// CasbinRule is the client for interacting with the CasbinRule builders.
 	CasbinRule *CasbinRuleClient
+	// Event is the client for interacting with the Event builders.
+	Event *EventClient
+	// IngestRequest is the client for interacting with the IngestRequest builders.
+	IngestRequest *IngestRequestClient
 	// Membership is the client for interacting with the Membership builders.
 	Membership *MembershipClient
 	// RefreshToken is the client for interacting with the RefreshToken builders.
 	RefreshToken *RefreshTokenClient
+	// Rule is the client for interacting with the Rule builders.
+	Rule *RuleClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// Tenant is the client for interacting with the Tenant builders.
 	Tenant *TenantClient
+	// ThresholdHit is the client for interacting with the ThresholdHit builders.
+	ThresholdHit *ThresholdHitClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 }
@@ -58,11 +82,19 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.APIKey = NewAPIKeyClient(c.config)
+	c.Alert = NewAlertClient(c.config)
+	c.AlertComment = NewAlertCommentClient(c.config)
+	c.AlertStreamEntry = NewAlertStreamEntryClient(c.config)
+	c.AlertStreamHead = NewAlertStreamHeadClient(c.config)
 	c.CasbinRule = NewCasbinRuleClient(c.config)
+	c.Event = NewEventClient(c.config)
+	c.IngestRequest = NewIngestRequestClient(c.config)
 	c.Membership = NewMembershipClient(c.config)
 	c.RefreshToken = NewRefreshTokenClient(c.config)
+	c.Rule = NewRuleClient(c.config)
 	c.Session = NewSessionClient(c.config)
 	c.Tenant = NewTenantClient(c.config)
+	c.ThresholdHit = NewThresholdHitClient(c.config)
 	c.User = NewUserClient(c.config)
 }
 
@@ -154,15 +186,23 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:          ctx,
-		config:       cfg,
-		APIKey:       NewAPIKeyClient(cfg),
-		CasbinRule:   NewCasbinRuleClient(cfg),
-		Membership:   NewMembershipClient(cfg),
-		RefreshToken: NewRefreshTokenClient(cfg),
-		Session:      NewSessionClient(cfg),
-		Tenant:       NewTenantClient(cfg),
-		User:         NewUserClient(cfg),
+		ctx:              ctx,
+		config:           cfg,
+		APIKey:           NewAPIKeyClient(cfg),
+		Alert:            NewAlertClient(cfg),
+		AlertComment:     NewAlertCommentClient(cfg),
+		AlertStreamEntry: NewAlertStreamEntryClient(cfg),
+		AlertStreamHead:  NewAlertStreamHeadClient(cfg),
+		CasbinRule:       NewCasbinRuleClient(cfg),
+		Event:            NewEventClient(cfg),
+		IngestRequest:    NewIngestRequestClient(cfg),
+		Membership:       NewMembershipClient(cfg),
+		RefreshToken:     NewRefreshTokenClient(cfg),
+		Rule:             NewRuleClient(cfg),
+		Session:          NewSessionClient(cfg),
+		Tenant:           NewTenantClient(cfg),
+		ThresholdHit:     NewThresholdHitClient(cfg),
+		User:             NewUserClient(cfg),
 	}, nil
 }
 
@@ -180,15 +220,23 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:          ctx,
-		config:       cfg,
-		APIKey:       NewAPIKeyClient(cfg),
-		CasbinRule:   NewCasbinRuleClient(cfg),
-		Membership:   NewMembershipClient(cfg),
-		RefreshToken: NewRefreshTokenClient(cfg),
-		Session:      NewSessionClient(cfg),
-		Tenant:       NewTenantClient(cfg),
-		User:         NewUserClient(cfg),
+		ctx:              ctx,
+		config:           cfg,
+		APIKey:           NewAPIKeyClient(cfg),
+		Alert:            NewAlertClient(cfg),
+		AlertComment:     NewAlertCommentClient(cfg),
+		AlertStreamEntry: NewAlertStreamEntryClient(cfg),
+		AlertStreamHead:  NewAlertStreamHeadClient(cfg),
+		CasbinRule:       NewCasbinRuleClient(cfg),
+		Event:            NewEventClient(cfg),
+		IngestRequest:    NewIngestRequestClient(cfg),
+		Membership:       NewMembershipClient(cfg),
+		RefreshToken:     NewRefreshTokenClient(cfg),
+		Rule:             NewRuleClient(cfg),
+		Session:          NewSessionClient(cfg),
+		Tenant:           NewTenantClient(cfg),
+		ThresholdHit:     NewThresholdHitClient(cfg),
+		User:             NewUserClient(cfg),
 	}, nil
 }
 
@@ -218,8 +266,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIKey, c.CasbinRule, c.Membership, c.RefreshToken, c.Session, c.Tenant,
-		c.User,
+		c.APIKey, c.Alert, c.AlertComment, c.AlertStreamEntry, c.AlertStreamHead,
+		c.CasbinRule, c.Event, c.IngestRequest, c.Membership, c.RefreshToken, c.Rule,
+		c.Session, c.Tenant, c.ThresholdHit, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -229,8 +278,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIKey, c.CasbinRule, c.Membership, c.RefreshToken, c.Session, c.Tenant,
-		c.User,
+		c.APIKey, c.Alert, c.AlertComment, c.AlertStreamEntry, c.AlertStreamHead,
+		c.CasbinRule, c.Event, c.IngestRequest, c.Membership, c.RefreshToken, c.Rule,
+		c.Session, c.Tenant, c.ThresholdHit, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -241,16 +291,32 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *APIKeyMutation:
 		return c.APIKey.mutate(ctx, m)
+	case *AlertMutation:
+		return c.Alert.mutate(ctx, m)
+	case *AlertCommentMutation:
+		return c.AlertComment.mutate(ctx, m)
+	case *AlertStreamEntryMutation:
+		return c.AlertStreamEntry.mutate(ctx, m)
+	case *AlertStreamHeadMutation:
+		return c.AlertStreamHead.mutate(ctx, m)
 	case *CasbinRuleMutation:
 		return c.CasbinRule.mutate(ctx, m)
+	case *EventMutation:
+		return c.Event.mutate(ctx, m)
+	case *IngestRequestMutation:
+		return c.IngestRequest.mutate(ctx, m)
 	case *MembershipMutation:
 		return c.Membership.mutate(ctx, m)
 	case *RefreshTokenMutation:
 		return c.RefreshToken.mutate(ctx, m)
+	case *RuleMutation:
+		return c.Rule.mutate(ctx, m)
 	case *SessionMutation:
 		return c.Session.mutate(ctx, m)
 	case *TenantMutation:
 		return c.Tenant.mutate(ctx, m)
+	case *ThresholdHitMutation:
+		return c.ThresholdHit.mutate(ctx, m)
 	case *UserMutation:
 		return c.User.mutate(ctx, m)
 	default:
@@ -409,6 +475,690 @@ func (c *APIKeyClient) mutate(ctx context.Context, m *APIKeyMutation) (Value, er
 	}
 }
 
+// AlertClient is a client for the Alert schema.
+type AlertClient struct {
+	config
+}
+
+// NewAlertClient returns a client for the Alert from the given config.
+func NewAlertClient(c config) *AlertClient {
+	return &AlertClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `alert.Hooks(f(g(h())))`.
+func (c *AlertClient) Use(hooks ...Hook) {
+	c.hooks.Alert = append(c.hooks.Alert, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `alert.Intercept(f(g(h())))`.
+func (c *AlertClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Alert = append(c.inters.Alert, interceptors...)
+}
+
+// Create returns a builder for creating a Alert entity.
+func (c *AlertClient) Create() *AlertCreate {
+	mutation := newAlertMutation(c.config, OpCreate)
+	return &AlertCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Alert entities.
+func (c *AlertClient) CreateBulk(builders ...*AlertCreate) *AlertCreateBulk {
+	return &AlertCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AlertClient) MapCreateBulk(slice any, setFunc func(*AlertCreate, int)) *AlertCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AlertCreateBulk{err: fmt.Errorf("calling to AlertClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AlertCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AlertCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Alert.
+func (c *AlertClient) Update() *AlertUpdate {
+	mutation := newAlertMutation(c.config, OpUpdate)
+	return &AlertUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AlertClient) UpdateOne(_m *Alert) *AlertUpdateOne {
+	mutation := newAlertMutation(c.config, OpUpdateOne, withAlert(_m))
+	return &AlertUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AlertClient) UpdateOneID(id pulid.ID) *AlertUpdateOne {
+	mutation := newAlertMutation(c.config, OpUpdateOne, withAlertID(id))
+	return &AlertUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Alert.
+func (c *AlertClient) Delete() *AlertDelete {
+	mutation := newAlertMutation(c.config, OpDelete)
+	return &AlertDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AlertClient) DeleteOne(_m *Alert) *AlertDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AlertClient) DeleteOneID(id pulid.ID) *AlertDeleteOne {
+	builder := c.Delete().Where(alert.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AlertDeleteOne{builder}
+}
+
+// Query returns a query builder for Alert.
+func (c *AlertClient) Query() *AlertQuery {
+	return &AlertQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAlert},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Alert entity by its id.
+func (c *AlertClient) Get(ctx context.Context, id pulid.ID) (*Alert, error) {
+	return c.Query().Where(alert.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AlertClient) GetX(ctx context.Context, id pulid.ID) *Alert {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a Alert.
+func (c *AlertClient) QueryTenant(_m *Alert) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(alert.Table, alert.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, alert.TenantTable, alert.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryRule queries the rule edge of a Alert.
+func (c *AlertClient) QueryRule(_m *Alert) *RuleQuery {
+	query := (&RuleClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(alert.Table, alert.FieldID, id),
+			sqlgraph.To(rule.Table, rule.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, alert.RuleTable, alert.RuleColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryAssignee queries the assignee edge of a Alert.
+func (c *AlertClient) QueryAssignee(_m *Alert) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(alert.Table, alert.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, alert.AssigneeTable, alert.AssigneeColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryComments queries the comments edge of a Alert.
+func (c *AlertClient) QueryComments(_m *Alert) *AlertCommentQuery {
+	query := (&AlertCommentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(alert.Table, alert.FieldID, id),
+			sqlgraph.To(alertcomment.Table, alertcomment.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, alert.CommentsTable, alert.CommentsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *AlertClient) Hooks() []Hook {
+	hooks := c.hooks.Alert
+	return append(hooks[:len(hooks):len(hooks)], alert.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AlertClient) Interceptors() []Interceptor {
+	inters := c.inters.Alert
+	return append(inters[:len(inters):len(inters)], alert.Interceptors[:]...)
+}
+
+func (c *AlertClient) mutate(ctx context.Context, m *AlertMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AlertCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AlertUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AlertUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AlertDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Alert mutation op: %q", m.Op())
+	}
+}
+
+// AlertCommentClient is a client for the AlertComment schema.
+type AlertCommentClient struct {
+	config
+}
+
+// NewAlertCommentClient returns a client for the AlertComment from the given config.
+func NewAlertCommentClient(c config) *AlertCommentClient {
+	return &AlertCommentClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `alertcomment.Hooks(f(g(h())))`.
+func (c *AlertCommentClient) Use(hooks ...Hook) {
+	c.hooks.AlertComment = append(c.hooks.AlertComment, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `alertcomment.Intercept(f(g(h())))`.
+func (c *AlertCommentClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AlertComment = append(c.inters.AlertComment, interceptors...)
+}
+
+// Create returns a builder for creating a AlertComment entity.
+func (c *AlertCommentClient) Create() *AlertCommentCreate {
+	mutation := newAlertCommentMutation(c.config, OpCreate)
+	return &AlertCommentCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AlertComment entities.
+func (c *AlertCommentClient) CreateBulk(builders ...*AlertCommentCreate) *AlertCommentCreateBulk {
+	return &AlertCommentCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AlertCommentClient) MapCreateBulk(slice any, setFunc func(*AlertCommentCreate, int)) *AlertCommentCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AlertCommentCreateBulk{err: fmt.Errorf("calling to AlertCommentClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AlertCommentCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AlertCommentCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AlertComment.
+func (c *AlertCommentClient) Update() *AlertCommentUpdate {
+	mutation := newAlertCommentMutation(c.config, OpUpdate)
+	return &AlertCommentUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AlertCommentClient) UpdateOne(_m *AlertComment) *AlertCommentUpdateOne {
+	mutation := newAlertCommentMutation(c.config, OpUpdateOne, withAlertComment(_m))
+	return &AlertCommentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AlertCommentClient) UpdateOneID(id pulid.ID) *AlertCommentUpdateOne {
+	mutation := newAlertCommentMutation(c.config, OpUpdateOne, withAlertCommentID(id))
+	return &AlertCommentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AlertComment.
+func (c *AlertCommentClient) Delete() *AlertCommentDelete {
+	mutation := newAlertCommentMutation(c.config, OpDelete)
+	return &AlertCommentDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AlertCommentClient) DeleteOne(_m *AlertComment) *AlertCommentDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AlertCommentClient) DeleteOneID(id pulid.ID) *AlertCommentDeleteOne {
+	builder := c.Delete().Where(alertcomment.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AlertCommentDeleteOne{builder}
+}
+
+// Query returns a query builder for AlertComment.
+func (c *AlertCommentClient) Query() *AlertCommentQuery {
+	return &AlertCommentQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAlertComment},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AlertComment entity by its id.
+func (c *AlertCommentClient) Get(ctx context.Context, id pulid.ID) (*AlertComment, error) {
+	return c.Query().Where(alertcomment.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AlertCommentClient) GetX(ctx context.Context, id pulid.ID) *AlertComment {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a AlertComment.
+func (c *AlertCommentClient) QueryTenant(_m *AlertComment) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(alertcomment.Table, alertcomment.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, alertcomment.TenantTable, alertcomment.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryAlert queries the alert edge of a AlertComment.
+func (c *AlertCommentClient) QueryAlert(_m *AlertComment) *AlertQuery {
+	query := (&AlertClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(alertcomment.Table, alertcomment.FieldID, id),
+			sqlgraph.To(alert.Table, alert.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, alertcomment.AlertTable, alertcomment.AlertColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryAuthor queries the author edge of a AlertComment.
+func (c *AlertCommentClient) QueryAuthor(_m *AlertComment) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(alertcomment.Table, alertcomment.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, alertcomment.AuthorTable, alertcomment.AuthorColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *AlertCommentClient) Hooks() []Hook {
+	hooks := c.hooks.AlertComment
+	return append(hooks[:len(hooks):len(hooks)], alertcomment.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AlertCommentClient) Interceptors() []Interceptor {
+	inters := c.inters.AlertComment
+	return append(inters[:len(inters):len(inters)], alertcomment.Interceptors[:]...)
+}
+
+func (c *AlertCommentClient) mutate(ctx context.Context, m *AlertCommentMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AlertCommentCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AlertCommentUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AlertCommentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AlertCommentDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AlertComment mutation op: %q", m.Op())
+	}
+}
+
+// AlertStreamEntryClient is a client for the AlertStreamEntry schema.
+type AlertStreamEntryClient struct {
+	config
+}
+
+// NewAlertStreamEntryClient returns a client for the AlertStreamEntry from the given config.
+func NewAlertStreamEntryClient(c config) *AlertStreamEntryClient {
+	return &AlertStreamEntryClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `alertstreamentry.Hooks(f(g(h())))`.
+func (c *AlertStreamEntryClient) Use(hooks ...Hook) {
+	c.hooks.AlertStreamEntry = append(c.hooks.AlertStreamEntry, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `alertstreamentry.Intercept(f(g(h())))`.
+func (c *AlertStreamEntryClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AlertStreamEntry = append(c.inters.AlertStreamEntry, interceptors...)
+}
+
+// Create returns a builder for creating a AlertStreamEntry entity.
+func (c *AlertStreamEntryClient) Create() *AlertStreamEntryCreate {
+	mutation := newAlertStreamEntryMutation(c.config, OpCreate)
+	return &AlertStreamEntryCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AlertStreamEntry entities.
+func (c *AlertStreamEntryClient) CreateBulk(builders ...*AlertStreamEntryCreate) *AlertStreamEntryCreateBulk {
+	return &AlertStreamEntryCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AlertStreamEntryClient) MapCreateBulk(slice any, setFunc func(*AlertStreamEntryCreate, int)) *AlertStreamEntryCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AlertStreamEntryCreateBulk{err: fmt.Errorf("calling to AlertStreamEntryClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AlertStreamEntryCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AlertStreamEntryCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AlertStreamEntry.
+func (c *AlertStreamEntryClient) Update() *AlertStreamEntryUpdate {
+	mutation := newAlertStreamEntryMutation(c.config, OpUpdate)
+	return &AlertStreamEntryUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AlertStreamEntryClient) UpdateOne(_m *AlertStreamEntry) *AlertStreamEntryUpdateOne {
+	mutation := newAlertStreamEntryMutation(c.config, OpUpdateOne, withAlertStreamEntry(_m))
+	return &AlertStreamEntryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AlertStreamEntryClient) UpdateOneID(id pulid.ID) *AlertStreamEntryUpdateOne {
+	mutation := newAlertStreamEntryMutation(c.config, OpUpdateOne, withAlertStreamEntryID(id))
+	return &AlertStreamEntryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AlertStreamEntry.
+func (c *AlertStreamEntryClient) Delete() *AlertStreamEntryDelete {
+	mutation := newAlertStreamEntryMutation(c.config, OpDelete)
+	return &AlertStreamEntryDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AlertStreamEntryClient) DeleteOne(_m *AlertStreamEntry) *AlertStreamEntryDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AlertStreamEntryClient) DeleteOneID(id pulid.ID) *AlertStreamEntryDeleteOne {
+	builder := c.Delete().Where(alertstreamentry.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AlertStreamEntryDeleteOne{builder}
+}
+
+// Query returns a query builder for AlertStreamEntry.
+func (c *AlertStreamEntryClient) Query() *AlertStreamEntryQuery {
+	return &AlertStreamEntryQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAlertStreamEntry},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AlertStreamEntry entity by its id.
+func (c *AlertStreamEntryClient) Get(ctx context.Context, id pulid.ID) (*AlertStreamEntry, error) {
+	return c.Query().Where(alertstreamentry.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AlertStreamEntryClient) GetX(ctx context.Context, id pulid.ID) *AlertStreamEntry {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a AlertStreamEntry.
+func (c *AlertStreamEntryClient) QueryTenant(_m *AlertStreamEntry) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(alertstreamentry.Table, alertstreamentry.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, alertstreamentry.TenantTable, alertstreamentry.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *AlertStreamEntryClient) Hooks() []Hook {
+	hooks := c.hooks.AlertStreamEntry
+	return append(hooks[:len(hooks):len(hooks)], alertstreamentry.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AlertStreamEntryClient) Interceptors() []Interceptor {
+	inters := c.inters.AlertStreamEntry
+	return append(inters[:len(inters):len(inters)], alertstreamentry.Interceptors[:]...)
+}
+
+func (c *AlertStreamEntryClient) mutate(ctx context.Context, m *AlertStreamEntryMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AlertStreamEntryCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AlertStreamEntryUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AlertStreamEntryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AlertStreamEntryDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AlertStreamEntry mutation op: %q", m.Op())
+	}
+}
+
+// AlertStreamHeadClient is a client for the AlertStreamHead schema.
+type AlertStreamHeadClient struct {
+	config
+}
+
+// NewAlertStreamHeadClient returns a client for the AlertStreamHead from the given config.
+func NewAlertStreamHeadClient(c config) *AlertStreamHeadClient {
+	return &AlertStreamHeadClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `alertstreamhead.Hooks(f(g(h())))`.
+func (c *AlertStreamHeadClient) Use(hooks ...Hook) {
+	c.hooks.AlertStreamHead = append(c.hooks.AlertStreamHead, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `alertstreamhead.Intercept(f(g(h())))`.
+func (c *AlertStreamHeadClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AlertStreamHead = append(c.inters.AlertStreamHead, interceptors...)
+}
+
+// Create returns a builder for creating a AlertStreamHead entity.
+func (c *AlertStreamHeadClient) Create() *AlertStreamHeadCreate {
+	mutation := newAlertStreamHeadMutation(c.config, OpCreate)
+	return &AlertStreamHeadCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AlertStreamHead entities.
+func (c *AlertStreamHeadClient) CreateBulk(builders ...*AlertStreamHeadCreate) *AlertStreamHeadCreateBulk {
+	return &AlertStreamHeadCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AlertStreamHeadClient) MapCreateBulk(slice any, setFunc func(*AlertStreamHeadCreate, int)) *AlertStreamHeadCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AlertStreamHeadCreateBulk{err: fmt.Errorf("calling to AlertStreamHeadClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AlertStreamHeadCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AlertStreamHeadCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AlertStreamHead.
+func (c *AlertStreamHeadClient) Update() *AlertStreamHeadUpdate {
+	mutation := newAlertStreamHeadMutation(c.config, OpUpdate)
+	return &AlertStreamHeadUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AlertStreamHeadClient) UpdateOne(_m *AlertStreamHead) *AlertStreamHeadUpdateOne {
+	mutation := newAlertStreamHeadMutation(c.config, OpUpdateOne, withAlertStreamHead(_m))
+	return &AlertStreamHeadUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AlertStreamHeadClient) UpdateOneID(id pulid.ID) *AlertStreamHeadUpdateOne {
+	mutation := newAlertStreamHeadMutation(c.config, OpUpdateOne, withAlertStreamHeadID(id))
+	return &AlertStreamHeadUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AlertStreamHead.
+func (c *AlertStreamHeadClient) Delete() *AlertStreamHeadDelete {
+	mutation := newAlertStreamHeadMutation(c.config, OpDelete)
+	return &AlertStreamHeadDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AlertStreamHeadClient) DeleteOne(_m *AlertStreamHead) *AlertStreamHeadDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AlertStreamHeadClient) DeleteOneID(id pulid.ID) *AlertStreamHeadDeleteOne {
+	builder := c.Delete().Where(alertstreamhead.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AlertStreamHeadDeleteOne{builder}
+}
+
+// Query returns a query builder for AlertStreamHead.
+func (c *AlertStreamHeadClient) Query() *AlertStreamHeadQuery {
+	return &AlertStreamHeadQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAlertStreamHead},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AlertStreamHead entity by its id.
+func (c *AlertStreamHeadClient) Get(ctx context.Context, id pulid.ID) (*AlertStreamHead, error) {
+	return c.Query().Where(alertstreamhead.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AlertStreamHeadClient) GetX(ctx context.Context, id pulid.ID) *AlertStreamHead {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a AlertStreamHead.
+func (c *AlertStreamHeadClient) QueryTenant(_m *AlertStreamHead) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(alertstreamhead.Table, alertstreamhead.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, alertstreamhead.TenantTable, alertstreamhead.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *AlertStreamHeadClient) Hooks() []Hook {
+	hooks := c.hooks.AlertStreamHead
+	return append(hooks[:len(hooks):len(hooks)], alertstreamhead.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AlertStreamHeadClient) Interceptors() []Interceptor {
+	inters := c.inters.AlertStreamHead
+	return append(inters[:len(inters):len(inters)], alertstreamhead.Interceptors[:]...)
+}
+
+func (c *AlertStreamHeadClient) mutate(ctx context.Context, m *AlertStreamHeadMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AlertStreamHeadCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AlertStreamHeadUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AlertStreamHeadUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AlertStreamHeadDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AlertStreamHead mutation op: %q", m.Op())
+	}
+}
+
 // CasbinRuleClient is a client for the CasbinRule schema.
 type CasbinRuleClient struct {
 	config
@@ -541,6 +1291,308 @@ func (c *CasbinRuleClient) mutate(ctx context.Context, m *CasbinRuleMutation) (V
 		return (&CasbinRuleDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown CasbinRule mutation op: %q", m.Op())
+	}
+}
+
+// EventClient is a client for the Event schema.
+type EventClient struct {
+	config
+}
+
+// NewEventClient returns a client for the Event from the given config.
+func NewEventClient(c config) *EventClient {
+	return &EventClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `event.Hooks(f(g(h())))`.
+func (c *EventClient) Use(hooks ...Hook) {
+	c.hooks.Event = append(c.hooks.Event, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `event.Intercept(f(g(h())))`.
+func (c *EventClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Event = append(c.inters.Event, interceptors...)
+}
+
+// Create returns a builder for creating a Event entity.
+func (c *EventClient) Create() *EventCreate {
+	mutation := newEventMutation(c.config, OpCreate)
+	return &EventCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Event entities.
+func (c *EventClient) CreateBulk(builders ...*EventCreate) *EventCreateBulk {
+	return &EventCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *EventClient) MapCreateBulk(slice any, setFunc func(*EventCreate, int)) *EventCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &EventCreateBulk{err: fmt.Errorf("calling to EventClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*EventCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &EventCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Event.
+func (c *EventClient) Update() *EventUpdate {
+	mutation := newEventMutation(c.config, OpUpdate)
+	return &EventUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *EventClient) UpdateOne(_m *Event) *EventUpdateOne {
+	mutation := newEventMutation(c.config, OpUpdateOne, withEvent(_m))
+	return &EventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *EventClient) UpdateOneID(id pulid.ID) *EventUpdateOne {
+	mutation := newEventMutation(c.config, OpUpdateOne, withEventID(id))
+	return &EventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Event.
+func (c *EventClient) Delete() *EventDelete {
+	mutation := newEventMutation(c.config, OpDelete)
+	return &EventDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *EventClient) DeleteOne(_m *Event) *EventDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *EventClient) DeleteOneID(id pulid.ID) *EventDeleteOne {
+	builder := c.Delete().Where(event.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &EventDeleteOne{builder}
+}
+
+// Query returns a query builder for Event.
+func (c *EventClient) Query() *EventQuery {
+	return &EventQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeEvent},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Event entity by its id.
+func (c *EventClient) Get(ctx context.Context, id pulid.ID) (*Event, error) {
+	return c.Query().Where(event.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *EventClient) GetX(ctx context.Context, id pulid.ID) *Event {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a Event.
+func (c *EventClient) QueryTenant(_m *Event) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(event.Table, event.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, event.TenantTable, event.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *EventClient) Hooks() []Hook {
+	hooks := c.hooks.Event
+	return append(hooks[:len(hooks):len(hooks)], event.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *EventClient) Interceptors() []Interceptor {
+	inters := c.inters.Event
+	return append(inters[:len(inters):len(inters)], event.Interceptors[:]...)
+}
+
+func (c *EventClient) mutate(ctx context.Context, m *EventMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&EventCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&EventUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&EventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&EventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Event mutation op: %q", m.Op())
+	}
+}
+
+// IngestRequestClient is a client for the IngestRequest schema.
+type IngestRequestClient struct {
+	config
+}
+
+// NewIngestRequestClient returns a client for the IngestRequest from the given config.
+func NewIngestRequestClient(c config) *IngestRequestClient {
+	return &IngestRequestClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `ingestrequest.Hooks(f(g(h())))`.
+func (c *IngestRequestClient) Use(hooks ...Hook) {
+	c.hooks.IngestRequest = append(c.hooks.IngestRequest, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `ingestrequest.Intercept(f(g(h())))`.
+func (c *IngestRequestClient) Intercept(interceptors ...Interceptor) {
+	c.inters.IngestRequest = append(c.inters.IngestRequest, interceptors...)
+}
+
+// Create returns a builder for creating a IngestRequest entity.
+func (c *IngestRequestClient) Create() *IngestRequestCreate {
+	mutation := newIngestRequestMutation(c.config, OpCreate)
+	return &IngestRequestCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of IngestRequest entities.
+func (c *IngestRequestClient) CreateBulk(builders ...*IngestRequestCreate) *IngestRequestCreateBulk {
+	return &IngestRequestCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *IngestRequestClient) MapCreateBulk(slice any, setFunc func(*IngestRequestCreate, int)) *IngestRequestCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &IngestRequestCreateBulk{err: fmt.Errorf("calling to IngestRequestClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*IngestRequestCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &IngestRequestCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for IngestRequest.
+func (c *IngestRequestClient) Update() *IngestRequestUpdate {
+	mutation := newIngestRequestMutation(c.config, OpUpdate)
+	return &IngestRequestUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *IngestRequestClient) UpdateOne(_m *IngestRequest) *IngestRequestUpdateOne {
+	mutation := newIngestRequestMutation(c.config, OpUpdateOne, withIngestRequest(_m))
+	return &IngestRequestUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *IngestRequestClient) UpdateOneID(id pulid.ID) *IngestRequestUpdateOne {
+	mutation := newIngestRequestMutation(c.config, OpUpdateOne, withIngestRequestID(id))
+	return &IngestRequestUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for IngestRequest.
+func (c *IngestRequestClient) Delete() *IngestRequestDelete {
+	mutation := newIngestRequestMutation(c.config, OpDelete)
+	return &IngestRequestDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *IngestRequestClient) DeleteOne(_m *IngestRequest) *IngestRequestDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *IngestRequestClient) DeleteOneID(id pulid.ID) *IngestRequestDeleteOne {
+	builder := c.Delete().Where(ingestrequest.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &IngestRequestDeleteOne{builder}
+}
+
+// Query returns a query builder for IngestRequest.
+func (c *IngestRequestClient) Query() *IngestRequestQuery {
+	return &IngestRequestQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeIngestRequest},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a IngestRequest entity by its id.
+func (c *IngestRequestClient) Get(ctx context.Context, id pulid.ID) (*IngestRequest, error) {
+	return c.Query().Where(ingestrequest.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *IngestRequestClient) GetX(ctx context.Context, id pulid.ID) *IngestRequest {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a IngestRequest.
+func (c *IngestRequestClient) QueryTenant(_m *IngestRequest) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(ingestrequest.Table, ingestrequest.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, ingestrequest.TenantTable, ingestrequest.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *IngestRequestClient) Hooks() []Hook {
+	hooks := c.hooks.IngestRequest
+	return append(hooks[:len(hooks):len(hooks)], ingestrequest.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *IngestRequestClient) Interceptors() []Interceptor {
+	inters := c.inters.IngestRequest
+	return append(inters[:len(inters):len(inters)], ingestrequest.Interceptors[:]...)
+}
+
+func (c *IngestRequestClient) mutate(ctx context.Context, m *IngestRequestMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&IngestRequestCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&IngestRequestUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&IngestRequestUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&IngestRequestDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown IngestRequest mutation op: %q", m.Op())
 	}
 }
 
@@ -862,6 +1914,157 @@ func (c *RefreshTokenClient) mutate(ctx context.Context, m *RefreshTokenMutation
 	}
 }
 
+// RuleClient is a client for the Rule schema.
+type RuleClient struct {
+	config
+}
+
+// NewRuleClient returns a client for the Rule from the given config.
+func NewRuleClient(c config) *RuleClient {
+	return &RuleClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `rule.Hooks(f(g(h())))`.
+func (c *RuleClient) Use(hooks ...Hook) {
+	c.hooks.Rule = append(c.hooks.Rule, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `rule.Intercept(f(g(h())))`.
+func (c *RuleClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Rule = append(c.inters.Rule, interceptors...)
+}
+
+// Create returns a builder for creating a Rule entity.
+func (c *RuleClient) Create() *RuleCreate {
+	mutation := newRuleMutation(c.config, OpCreate)
+	return &RuleCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Rule entities.
+func (c *RuleClient) CreateBulk(builders ...*RuleCreate) *RuleCreateBulk {
+	return &RuleCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *RuleClient) MapCreateBulk(slice any, setFunc func(*RuleCreate, int)) *RuleCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &RuleCreateBulk{err: fmt.Errorf("calling to RuleClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*RuleCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &RuleCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Rule.
+func (c *RuleClient) Update() *RuleUpdate {
+	mutation := newRuleMutation(c.config, OpUpdate)
+	return &RuleUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *RuleClient) UpdateOne(_m *Rule) *RuleUpdateOne {
+	mutation := newRuleMutation(c.config, OpUpdateOne, withRule(_m))
+	return &RuleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *RuleClient) UpdateOneID(id pulid.ID) *RuleUpdateOne {
+	mutation := newRuleMutation(c.config, OpUpdateOne, withRuleID(id))
+	return &RuleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Rule.
+func (c *RuleClient) Delete() *RuleDelete {
+	mutation := newRuleMutation(c.config, OpDelete)
+	return &RuleDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *RuleClient) DeleteOne(_m *Rule) *RuleDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *RuleClient) DeleteOneID(id pulid.ID) *RuleDeleteOne {
+	builder := c.Delete().Where(rule.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &RuleDeleteOne{builder}
+}
+
+// Query returns a query builder for Rule.
+func (c *RuleClient) Query() *RuleQuery {
+	return &RuleQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeRule},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Rule entity by its id.
+func (c *RuleClient) Get(ctx context.Context, id pulid.ID) (*Rule, error) {
+	return c.Query().Where(rule.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *RuleClient) GetX(ctx context.Context, id pulid.ID) *Rule {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a Rule.
+func (c *RuleClient) QueryTenant(_m *Rule) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(rule.Table, rule.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, rule.TenantTable, rule.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *RuleClient) Hooks() []Hook {
+	hooks := c.hooks.Rule
+	return append(hooks[:len(hooks):len(hooks)], rule.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *RuleClient) Interceptors() []Interceptor {
+	inters := c.inters.Rule
+	return append(inters[:len(inters):len(inters)], rule.Interceptors[:]...)
+}
+
+func (c *RuleClient) mutate(ctx context.Context, m *RuleMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&RuleCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&RuleUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&RuleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&RuleDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Rule mutation op: %q", m.Op())
+	}
+}
+
 // SessionClient is a client for the Session schema.
 type SessionClient struct {
 	config
@@ -1180,6 +2383,157 @@ func (c *TenantClient) mutate(ctx context.Context, m *TenantMutation) (Value, er
 	}
 }
 
+// ThresholdHitClient is a client for the ThresholdHit schema.
+type ThresholdHitClient struct {
+	config
+}
+
+// NewThresholdHitClient returns a client for the ThresholdHit from the given config.
+func NewThresholdHitClient(c config) *ThresholdHitClient {
+	return &ThresholdHitClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `thresholdhit.Hooks(f(g(h())))`.
+func (c *ThresholdHitClient) Use(hooks ...Hook) {
+	c.hooks.ThresholdHit = append(c.hooks.ThresholdHit, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `thresholdhit.Intercept(f(g(h())))`.
+func (c *ThresholdHitClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ThresholdHit = append(c.inters.ThresholdHit, interceptors...)
+}
+
+// Create returns a builder for creating a ThresholdHit entity.
+func (c *ThresholdHitClient) Create() *ThresholdHitCreate {
+	mutation := newThresholdHitMutation(c.config, OpCreate)
+	return &ThresholdHitCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ThresholdHit entities.
+func (c *ThresholdHitClient) CreateBulk(builders ...*ThresholdHitCreate) *ThresholdHitCreateBulk {
+	return &ThresholdHitCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ThresholdHitClient) MapCreateBulk(slice any, setFunc func(*ThresholdHitCreate, int)) *ThresholdHitCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ThresholdHitCreateBulk{err: fmt.Errorf("calling to ThresholdHitClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ThresholdHitCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ThresholdHitCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ThresholdHit.
+func (c *ThresholdHitClient) Update() *ThresholdHitUpdate {
+	mutation := newThresholdHitMutation(c.config, OpUpdate)
+	return &ThresholdHitUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ThresholdHitClient) UpdateOne(_m *ThresholdHit) *ThresholdHitUpdateOne {
+	mutation := newThresholdHitMutation(c.config, OpUpdateOne, withThresholdHit(_m))
+	return &ThresholdHitUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ThresholdHitClient) UpdateOneID(id pulid.ID) *ThresholdHitUpdateOne {
+	mutation := newThresholdHitMutation(c.config, OpUpdateOne, withThresholdHitID(id))
+	return &ThresholdHitUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ThresholdHit.
+func (c *ThresholdHitClient) Delete() *ThresholdHitDelete {
+	mutation := newThresholdHitMutation(c.config, OpDelete)
+	return &ThresholdHitDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ThresholdHitClient) DeleteOne(_m *ThresholdHit) *ThresholdHitDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ThresholdHitClient) DeleteOneID(id pulid.ID) *ThresholdHitDeleteOne {
+	builder := c.Delete().Where(thresholdhit.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ThresholdHitDeleteOne{builder}
+}
+
+// Query returns a query builder for ThresholdHit.
+func (c *ThresholdHitClient) Query() *ThresholdHitQuery {
+	return &ThresholdHitQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeThresholdHit},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ThresholdHit entity by its id.
+func (c *ThresholdHitClient) Get(ctx context.Context, id pulid.ID) (*ThresholdHit, error) {
+	return c.Query().Where(thresholdhit.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ThresholdHitClient) GetX(ctx context.Context, id pulid.ID) *ThresholdHit {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a ThresholdHit.
+func (c *ThresholdHitClient) QueryTenant(_m *ThresholdHit) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(thresholdhit.Table, thresholdhit.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, thresholdhit.TenantTable, thresholdhit.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ThresholdHitClient) Hooks() []Hook {
+	hooks := c.hooks.ThresholdHit
+	return append(hooks[:len(hooks):len(hooks)], thresholdhit.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ThresholdHitClient) Interceptors() []Interceptor {
+	inters := c.inters.ThresholdHit
+	return append(inters[:len(inters):len(inters)], thresholdhit.Interceptors[:]...)
+}
+
+func (c *ThresholdHitClient) mutate(ctx context.Context, m *ThresholdHitMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ThresholdHitCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ThresholdHitUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ThresholdHitUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ThresholdHitDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ThresholdHit mutation op: %q", m.Op())
+	}
+}
+
 // UserClient is a client for the User schema.
 type UserClient struct {
 	config
@@ -1334,11 +2688,14 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, CasbinRule, Membership, RefreshToken, Session, Tenant, User []ent.Hook
+		APIKey, Alert, AlertComment, AlertStreamEntry, AlertStreamHead, CasbinRule,
+		Event, IngestRequest, Membership, RefreshToken, Rule, Session, Tenant,
+		ThresholdHit, User []ent.Hook
 	}
 	inters struct {
-		APIKey, CasbinRule, Membership, RefreshToken, Session, Tenant,
-		User []ent.Interceptor
+		APIKey, Alert, AlertComment, AlertStreamEntry, AlertStreamHead, CasbinRule,
+		Event, IngestRequest, Membership, RefreshToken, Rule, Session, Tenant,
+		ThresholdHit, User []ent.Interceptor
 	}
 )
 

@@ -12,12 +12,20 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/vigilhq/vigil/ent/alert"
+	"github.com/vigilhq/vigil/ent/alertcomment"
+	"github.com/vigilhq/vigil/ent/alertstreamentry"
+	"github.com/vigilhq/vigil/ent/alertstreamhead"
 	"github.com/vigilhq/vigil/ent/apikey"
 	"github.com/vigilhq/vigil/ent/casbinrule"
+	"github.com/vigilhq/vigil/ent/event"
+	"github.com/vigilhq/vigil/ent/ingestrequest"
 	"github.com/vigilhq/vigil/ent/membership"
 	"github.com/vigilhq/vigil/ent/refreshtoken"
+	"github.com/vigilhq/vigil/ent/rule"
 	"github.com/vigilhq/vigil/ent/session"
 	"github.com/vigilhq/vigil/ent/tenant"
+	"github.com/vigilhq/vigil/ent/thresholdhit"
 	"github.com/vigilhq/vigil/ent/user"
 )
 
@@ -79,13 +87,21 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			apikey.Table:       apikey.ValidColumn,
-			casbinrule.Table:   casbinrule.ValidColumn,
-			membership.Table:   membership.ValidColumn,
-			refreshtoken.Table: refreshtoken.ValidColumn,
-			session.Table:      session.ValidColumn,
-			tenant.Table:       tenant.ValidColumn,
-			user.Table:         user.ValidColumn,
+			apikey.Table:           apikey.ValidColumn,
+			alert.Table:            alert.ValidColumn,
+			alertcomment.Table:     alertcomment.ValidColumn,
+			alertstreamentry.Table: alertstreamentry.ValidColumn,
+			alertstreamhead.Table:  alertstreamhead.ValidColumn,
+			casbinrule.Table:       casbinrule.ValidColumn,
+			event.Table:            event.ValidColumn,
+			ingestrequest.Table:    ingestrequest.ValidColumn,
+			membership.Table:       membership.ValidColumn,
+			refreshtoken.Table:     refreshtoken.ValidColumn,
+			rule.Table:             rule.ValidColumn,
+			session.Table:          session.ValidColumn,
+			tenant.Table:           tenant.ValidColumn,
+			thresholdhit.Table:     thresholdhit.ValidColumn,
+			user.Table:             user.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

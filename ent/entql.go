@@ -3,13 +3,21 @@
 package ent
 
 import (
+	"github.com/vigilhq/vigil/ent/alert"
+	"github.com/vigilhq/vigil/ent/alertcomment"
+	"github.com/vigilhq/vigil/ent/alertstreamentry"
+	"github.com/vigilhq/vigil/ent/alertstreamhead"
 	"github.com/vigilhq/vigil/ent/apikey"
 	"github.com/vigilhq/vigil/ent/casbinrule"
+	"github.com/vigilhq/vigil/ent/event"
+	"github.com/vigilhq/vigil/ent/ingestrequest"
 	"github.com/vigilhq/vigil/ent/membership"
 	"github.com/vigilhq/vigil/ent/predicate"
 	"github.com/vigilhq/vigil/ent/refreshtoken"
+	"github.com/vigilhq/vigil/ent/rule"
 	"github.com/vigilhq/vigil/ent/session"
 	"github.com/vigilhq/vigil/ent/tenant"
+	"github.com/vigilhq/vigil/ent/thresholdhit"
 	"github.com/vigilhq/vigil/ent/user"
 
 	"entgo.io/ent/dialect/sql"
@@ -20,7 +28,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 7)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 15)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apikey.Table,
@@ -48,6 +56,92 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[1] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   alert.Table,
+			Columns: alert.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: alert.FieldID,
+			},
+		},
+		Type: "Alert",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			alert.FieldCreatedAt:      {Type: field.TypeTime, Column: alert.FieldCreatedAt},
+			alert.FieldUpdatedAt:      {Type: field.TypeTime, Column: alert.FieldUpdatedAt},
+			alert.FieldTenantID:       {Type: field.TypeString, Column: alert.FieldTenantID},
+			alert.FieldTitle:          {Type: field.TypeString, Column: alert.FieldTitle},
+			alert.FieldSeverity:       {Type: field.TypeEnum, Column: alert.FieldSeverity},
+			alert.FieldStatus:         {Type: field.TypeEnum, Column: alert.FieldStatus},
+			alert.FieldDedupKey:       {Type: field.TypeString, Column: alert.FieldDedupKey},
+			alert.FieldRuleID:         {Type: field.TypeString, Column: alert.FieldRuleID},
+			alert.FieldAssigneeID:     {Type: field.TypeString, Column: alert.FieldAssigneeID},
+			alert.FieldCount:          {Type: field.TypeInt, Column: alert.FieldCount},
+			alert.FieldFirstSeen:      {Type: field.TypeTime, Column: alert.FieldFirstSeen},
+			alert.FieldLastSeen:       {Type: field.TypeTime, Column: alert.FieldLastSeen},
+			alert.FieldRiskScore:      {Type: field.TypeInt, Column: alert.FieldRiskScore},
+			alert.FieldRiskBreakdown:  {Type: field.TypeJSON, Column: alert.FieldRiskBreakdown},
+			alert.FieldTechniques:     {Type: field.TypeJSON, Column: alert.FieldTechniques},
+			alert.FieldEntities:       {Type: field.TypeJSON, Column: alert.FieldEntities},
+			alert.FieldSamples:        {Type: field.TypeJSON, Column: alert.FieldSamples},
+			alert.FieldSLADueAt:       {Type: field.TypeTime, Column: alert.FieldSLADueAt},
+			alert.FieldAcknowledgedAt: {Type: field.TypeTime, Column: alert.FieldAcknowledgedAt},
+			alert.FieldResolvedAt:     {Type: field.TypeTime, Column: alert.FieldResolvedAt},
+		},
+	}
+	graph.Nodes[2] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   alertcomment.Table,
+			Columns: alertcomment.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: alertcomment.FieldID,
+			},
+		},
+		Type: "AlertComment",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			alertcomment.FieldCreatedAt: {Type: field.TypeTime, Column: alertcomment.FieldCreatedAt},
+			alertcomment.FieldUpdatedAt: {Type: field.TypeTime, Column: alertcomment.FieldUpdatedAt},
+			alertcomment.FieldTenantID:  {Type: field.TypeString, Column: alertcomment.FieldTenantID},
+			alertcomment.FieldAlertID:   {Type: field.TypeString, Column: alertcomment.FieldAlertID},
+			alertcomment.FieldAuthorID:  {Type: field.TypeString, Column: alertcomment.FieldAuthorID},
+			alertcomment.FieldBody:      {Type: field.TypeString, Column: alertcomment.FieldBody},
+		},
+	}
+	graph.Nodes[3] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   alertstreamentry.Table,
+			Columns: alertstreamentry.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: alertstreamentry.FieldID,
+			},
+		},
+		Type: "AlertStreamEntry",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			alertstreamentry.FieldCreatedAt: {Type: field.TypeTime, Column: alertstreamentry.FieldCreatedAt},
+			alertstreamentry.FieldUpdatedAt: {Type: field.TypeTime, Column: alertstreamentry.FieldUpdatedAt},
+			alertstreamentry.FieldTenantID:  {Type: field.TypeString, Column: alertstreamentry.FieldTenantID},
+			alertstreamentry.FieldSeq:       {Type: field.TypeInt64, Column: alertstreamentry.FieldSeq},
+			alertstreamentry.FieldAlertID:   {Type: field.TypeString, Column: alertstreamentry.FieldAlertID},
+			alertstreamentry.FieldKind:      {Type: field.TypeEnum, Column: alertstreamentry.FieldKind},
+		},
+	}
+	graph.Nodes[4] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   alertstreamhead.Table,
+			Columns: alertstreamhead.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: alertstreamhead.FieldID,
+			},
+		},
+		Type: "AlertStreamHead",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			alertstreamhead.FieldTenantID: {Type: field.TypeString, Column: alertstreamhead.FieldTenantID},
+			alertstreamhead.FieldSeq:      {Type: field.TypeInt64, Column: alertstreamhead.FieldSeq},
+		},
+	}
+	graph.Nodes[5] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   casbinrule.Table,
 			Columns: casbinrule.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -66,7 +160,52 @@ var schemaGraph = func() *sqlgraph.Schema {
 			casbinrule.FieldV5:    {Type: field.TypeString, Column: casbinrule.FieldV5},
 		},
 	}
-	graph.Nodes[2] = &sqlgraph.Node{
+	graph.Nodes[6] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   event.Table,
+			Columns: event.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: event.FieldID,
+			},
+		},
+		Type: "Event",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			event.FieldTenantID:   {Type: field.TypeString, Column: event.FieldTenantID},
+			event.FieldExternalID: {Type: field.TypeString, Column: event.FieldExternalID},
+			event.FieldBatchID:    {Type: field.TypeString, Column: event.FieldBatchID},
+			event.FieldTimestamp:  {Type: field.TypeTime, Column: event.FieldTimestamp},
+			event.FieldReceivedAt: {Type: field.TypeTime, Column: event.FieldReceivedAt},
+			event.FieldCategory:   {Type: field.TypeString, Column: event.FieldCategory},
+			event.FieldAction:     {Type: field.TypeString, Column: event.FieldAction},
+			event.FieldOutcome:    {Type: field.TypeString, Column: event.FieldOutcome},
+			event.FieldSourceIP:   {Type: field.TypeString, Column: event.FieldSourceIP},
+			event.FieldUserName:   {Type: field.TypeString, Column: event.FieldUserName},
+			event.FieldHostName:   {Type: field.TypeString, Column: event.FieldHostName},
+			event.FieldFields:     {Type: field.TypeJSON, Column: event.FieldFields},
+			event.FieldOriginal:   {Type: field.TypeJSON, Column: event.FieldOriginal},
+		},
+	}
+	graph.Nodes[7] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   ingestrequest.Table,
+			Columns: ingestrequest.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: ingestrequest.FieldID,
+			},
+		},
+		Type: "IngestRequest",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			ingestrequest.FieldCreatedAt: {Type: field.TypeTime, Column: ingestrequest.FieldCreatedAt},
+			ingestrequest.FieldUpdatedAt: {Type: field.TypeTime, Column: ingestrequest.FieldUpdatedAt},
+			ingestrequest.FieldTenantID:  {Type: field.TypeString, Column: ingestrequest.FieldTenantID},
+			ingestrequest.FieldKey:       {Type: field.TypeString, Column: ingestrequest.FieldKey},
+			ingestrequest.FieldBodyHash:  {Type: field.TypeString, Column: ingestrequest.FieldBodyHash},
+			ingestrequest.FieldResponse:  {Type: field.TypeBytes, Column: ingestrequest.FieldResponse},
+		},
+	}
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   membership.Table,
 			Columns: membership.Columns,
@@ -84,7 +223,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			membership.FieldRole:      {Type: field.TypeEnum, Column: membership.FieldRole},
 		},
 	}
-	graph.Nodes[3] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   refreshtoken.Table,
 			Columns: refreshtoken.Columns,
@@ -103,7 +242,33 @@ var schemaGraph = func() *sqlgraph.Schema {
 			refreshtoken.FieldUsedAt:    {Type: field.TypeTime, Column: refreshtoken.FieldUsedAt},
 		},
 	}
-	graph.Nodes[4] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   rule.Table,
+			Columns: rule.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: rule.FieldID,
+			},
+		},
+		Type: "Rule",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			rule.FieldCreatedAt:   {Type: field.TypeTime, Column: rule.FieldCreatedAt},
+			rule.FieldUpdatedAt:   {Type: field.TypeTime, Column: rule.FieldUpdatedAt},
+			rule.FieldTenantID:    {Type: field.TypeString, Column: rule.FieldTenantID},
+			rule.FieldName:        {Type: field.TypeString, Column: rule.FieldName},
+			rule.FieldKey:         {Type: field.TypeString, Column: rule.FieldKey},
+			rule.FieldKind:        {Type: field.TypeEnum, Column: rule.FieldKind},
+			rule.FieldDefinition:  {Type: field.TypeString, Column: rule.FieldDefinition},
+			rule.FieldSeverity:    {Type: field.TypeEnum, Column: rule.FieldSeverity},
+			rule.FieldEnabled:     {Type: field.TypeBool, Column: rule.FieldEnabled},
+			rule.FieldDescription: {Type: field.TypeString, Column: rule.FieldDescription},
+			rule.FieldTags:        {Type: field.TypeJSON, Column: rule.FieldTags},
+			rule.FieldDedupFields: {Type: field.TypeJSON, Column: rule.FieldDedupFields},
+			rule.FieldVersion:     {Type: field.TypeInt, Column: rule.FieldVersion},
+		},
+	}
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
@@ -126,7 +291,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldIP:           {Type: field.TypeString, Column: session.FieldIP},
 		},
 	}
-	graph.Nodes[5] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -143,7 +308,27 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldSlug:      {Type: field.TypeString, Column: tenant.FieldSlug},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   thresholdhit.Table,
+			Columns: thresholdhit.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: thresholdhit.FieldID,
+			},
+		},
+		Type: "ThresholdHit",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			thresholdhit.FieldTenantID: {Type: field.TypeString, Column: thresholdhit.FieldTenantID},
+			thresholdhit.FieldRuleID:   {Type: field.TypeString, Column: thresholdhit.FieldRuleID},
+			thresholdhit.FieldGroupKey: {Type: field.TypeString, Column: thresholdhit.FieldGroupKey},
+			thresholdhit.FieldAt:       {Type: field.TypeTime, Column: thresholdhit.FieldAt},
+			thresholdhit.FieldEventID:  {Type: field.TypeString, Column: thresholdhit.FieldEventID},
+			thresholdhit.FieldDistinct: {Type: field.TypeString, Column: thresholdhit.FieldDistinct},
+			thresholdhit.FieldFollowUp: {Type: field.TypeBool, Column: thresholdhit.FieldFollowUp},
+		},
+	}
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -173,6 +358,138 @@ var schemaGraph = func() *sqlgraph.Schema {
 			Bidi:    false,
 		},
 		"APIKey",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   alert.TenantTable,
+			Columns: []string{alert.TenantColumn},
+			Bidi:    false,
+		},
+		"Alert",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"rule",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   alert.RuleTable,
+			Columns: []string{alert.RuleColumn},
+			Bidi:    false,
+		},
+		"Alert",
+		"Rule",
+	)
+	graph.MustAddE(
+		"assignee",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   alert.AssigneeTable,
+			Columns: []string{alert.AssigneeColumn},
+			Bidi:    false,
+		},
+		"Alert",
+		"User",
+	)
+	graph.MustAddE(
+		"comments",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   alert.CommentsTable,
+			Columns: []string{alert.CommentsColumn},
+			Bidi:    false,
+		},
+		"Alert",
+		"AlertComment",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   alertcomment.TenantTable,
+			Columns: []string{alertcomment.TenantColumn},
+			Bidi:    false,
+		},
+		"AlertComment",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"alert",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   alertcomment.AlertTable,
+			Columns: []string{alertcomment.AlertColumn},
+			Bidi:    false,
+		},
+		"AlertComment",
+		"Alert",
+	)
+	graph.MustAddE(
+		"author",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   alertcomment.AuthorTable,
+			Columns: []string{alertcomment.AuthorColumn},
+			Bidi:    false,
+		},
+		"AlertComment",
+		"User",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   alertstreamentry.TenantTable,
+			Columns: []string{alertstreamentry.TenantColumn},
+			Bidi:    false,
+		},
+		"AlertStreamEntry",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   alertstreamhead.TenantTable,
+			Columns: []string{alertstreamhead.TenantColumn},
+			Bidi:    false,
+		},
+		"AlertStreamHead",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   event.TenantTable,
+			Columns: []string{event.TenantColumn},
+			Bidi:    false,
+		},
+		"Event",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   ingestrequest.TenantTable,
+			Columns: []string{ingestrequest.TenantColumn},
+			Bidi:    false,
+		},
+		"IngestRequest",
 		"Tenant",
 	)
 	graph.MustAddE(
@@ -212,6 +529,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"Session",
 	)
 	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   rule.TenantTable,
+			Columns: []string{rule.TenantColumn},
+			Bidi:    false,
+		},
+		"Rule",
+		"Tenant",
+	)
+	graph.MustAddE(
 		"user",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -246,6 +575,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Tenant",
 		"Membership",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   thresholdhit.TenantTable,
+			Columns: []string{thresholdhit.TenantColumn},
+			Bidi:    false,
+		},
+		"ThresholdHit",
+		"Tenant",
 	)
 	graph.MustAddE(
 		"memberships",
@@ -383,6 +724,462 @@ func (f *APIKeyFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *AlertQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the AlertQuery builder.
+func (_q *AlertQuery) Filter() *AlertFilter {
+	return &AlertFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *AlertMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the AlertMutation builder.
+func (m *AlertMutation) Filter() *AlertFilter {
+	return &AlertFilter{config: m.config, predicateAdder: m}
+}
+
+// AlertFilter provides a generic filtering capability at runtime for AlertQuery.
+type AlertFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *AlertFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *AlertFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(alert.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *AlertFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(alert.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *AlertFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(alert.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql string predicate on the tenant_id field.
+func (f *AlertFilter) WhereTenantID(p entql.StringP) {
+	f.Where(p.Field(alert.FieldTenantID))
+}
+
+// WhereTitle applies the entql string predicate on the title field.
+func (f *AlertFilter) WhereTitle(p entql.StringP) {
+	f.Where(p.Field(alert.FieldTitle))
+}
+
+// WhereSeverity applies the entql string predicate on the severity field.
+func (f *AlertFilter) WhereSeverity(p entql.StringP) {
+	f.Where(p.Field(alert.FieldSeverity))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *AlertFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(alert.FieldStatus))
+}
+
+// WhereDedupKey applies the entql string predicate on the dedup_key field.
+func (f *AlertFilter) WhereDedupKey(p entql.StringP) {
+	f.Where(p.Field(alert.FieldDedupKey))
+}
+
+// WhereRuleID applies the entql string predicate on the rule_id field.
+func (f *AlertFilter) WhereRuleID(p entql.StringP) {
+	f.Where(p.Field(alert.FieldRuleID))
+}
+
+// WhereAssigneeID applies the entql string predicate on the assignee_id field.
+func (f *AlertFilter) WhereAssigneeID(p entql.StringP) {
+	f.Where(p.Field(alert.FieldAssigneeID))
+}
+
+// WhereCount applies the entql int predicate on the count field.
+func (f *AlertFilter) WhereCount(p entql.IntP) {
+	f.Where(p.Field(alert.FieldCount))
+}
+
+// WhereFirstSeen applies the entql time.Time predicate on the first_seen field.
+func (f *AlertFilter) WhereFirstSeen(p entql.TimeP) {
+	f.Where(p.Field(alert.FieldFirstSeen))
+}
+
+// WhereLastSeen applies the entql time.Time predicate on the last_seen field.
+func (f *AlertFilter) WhereLastSeen(p entql.TimeP) {
+	f.Where(p.Field(alert.FieldLastSeen))
+}
+
+// WhereRiskScore applies the entql int predicate on the risk_score field.
+func (f *AlertFilter) WhereRiskScore(p entql.IntP) {
+	f.Where(p.Field(alert.FieldRiskScore))
+}
+
+// WhereRiskBreakdown applies the entql json.RawMessage predicate on the risk_breakdown field.
+func (f *AlertFilter) WhereRiskBreakdown(p entql.BytesP) {
+	f.Where(p.Field(alert.FieldRiskBreakdown))
+}
+
+// WhereTechniques applies the entql json.RawMessage predicate on the techniques field.
+func (f *AlertFilter) WhereTechniques(p entql.BytesP) {
+	f.Where(p.Field(alert.FieldTechniques))
+}
+
+// WhereEntities applies the entql json.RawMessage predicate on the entities field.
+func (f *AlertFilter) WhereEntities(p entql.BytesP) {
+	f.Where(p.Field(alert.FieldEntities))
+}
+
+// WhereSamples applies the entql json.RawMessage predicate on the samples field.
+func (f *AlertFilter) WhereSamples(p entql.BytesP) {
+	f.Where(p.Field(alert.FieldSamples))
+}
+
+// WhereSLADueAt applies the entql time.Time predicate on the sla_due_at field.
+func (f *AlertFilter) WhereSLADueAt(p entql.TimeP) {
+	f.Where(p.Field(alert.FieldSLADueAt))
+}
+
+// WhereAcknowledgedAt applies the entql time.Time predicate on the acknowledged_at field.
+func (f *AlertFilter) WhereAcknowledgedAt(p entql.TimeP) {
+	f.Where(p.Field(alert.FieldAcknowledgedAt))
+}
+
+// WhereResolvedAt applies the entql time.Time predicate on the resolved_at field.
+func (f *AlertFilter) WhereResolvedAt(p entql.TimeP) {
+	f.Where(p.Field(alert.FieldResolvedAt))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *AlertFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *AlertFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasRule applies a predicate to check if query has an edge rule.
+func (f *AlertFilter) WhereHasRule() {
+	f.Where(entql.HasEdge("rule"))
+}
+
+// WhereHasRuleWith applies a predicate to check if query has an edge rule with a given conditions (other predicates).
+func (f *AlertFilter) WhereHasRuleWith(preds ...predicate.Rule) {
+	f.Where(entql.HasEdgeWith("rule", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasAssignee applies a predicate to check if query has an edge assignee.
+func (f *AlertFilter) WhereHasAssignee() {
+	f.Where(entql.HasEdge("assignee"))
+}
+
+// WhereHasAssigneeWith applies a predicate to check if query has an edge assignee with a given conditions (other predicates).
+func (f *AlertFilter) WhereHasAssigneeWith(preds ...predicate.User) {
+	f.Where(entql.HasEdgeWith("assignee", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasComments applies a predicate to check if query has an edge comments.
+func (f *AlertFilter) WhereHasComments() {
+	f.Where(entql.HasEdge("comments"))
+}
+
+// WhereHasCommentsWith applies a predicate to check if query has an edge comments with a given conditions (other predicates).
+func (f *AlertFilter) WhereHasCommentsWith(preds ...predicate.AlertComment) {
+	f.Where(entql.HasEdgeWith("comments", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *AlertCommentQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the AlertCommentQuery builder.
+func (_q *AlertCommentQuery) Filter() *AlertCommentFilter {
+	return &AlertCommentFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *AlertCommentMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the AlertCommentMutation builder.
+func (m *AlertCommentMutation) Filter() *AlertCommentFilter {
+	return &AlertCommentFilter{config: m.config, predicateAdder: m}
+}
+
+// AlertCommentFilter provides a generic filtering capability at runtime for AlertCommentQuery.
+type AlertCommentFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *AlertCommentFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *AlertCommentFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(alertcomment.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *AlertCommentFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(alertcomment.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *AlertCommentFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(alertcomment.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql string predicate on the tenant_id field.
+func (f *AlertCommentFilter) WhereTenantID(p entql.StringP) {
+	f.Where(p.Field(alertcomment.FieldTenantID))
+}
+
+// WhereAlertID applies the entql string predicate on the alert_id field.
+func (f *AlertCommentFilter) WhereAlertID(p entql.StringP) {
+	f.Where(p.Field(alertcomment.FieldAlertID))
+}
+
+// WhereAuthorID applies the entql string predicate on the author_id field.
+func (f *AlertCommentFilter) WhereAuthorID(p entql.StringP) {
+	f.Where(p.Field(alertcomment.FieldAuthorID))
+}
+
+// WhereBody applies the entql string predicate on the body field.
+func (f *AlertCommentFilter) WhereBody(p entql.StringP) {
+	f.Where(p.Field(alertcomment.FieldBody))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *AlertCommentFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *AlertCommentFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasAlert applies a predicate to check if query has an edge alert.
+func (f *AlertCommentFilter) WhereHasAlert() {
+	f.Where(entql.HasEdge("alert"))
+}
+
+// WhereHasAlertWith applies a predicate to check if query has an edge alert with a given conditions (other predicates).
+func (f *AlertCommentFilter) WhereHasAlertWith(preds ...predicate.Alert) {
+	f.Where(entql.HasEdgeWith("alert", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasAuthor applies a predicate to check if query has an edge author.
+func (f *AlertCommentFilter) WhereHasAuthor() {
+	f.Where(entql.HasEdge("author"))
+}
+
+// WhereHasAuthorWith applies a predicate to check if query has an edge author with a given conditions (other predicates).
+func (f *AlertCommentFilter) WhereHasAuthorWith(preds ...predicate.User) {
+	f.Where(entql.HasEdgeWith("author", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *AlertStreamEntryQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the AlertStreamEntryQuery builder.
+func (_q *AlertStreamEntryQuery) Filter() *AlertStreamEntryFilter {
+	return &AlertStreamEntryFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *AlertStreamEntryMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the AlertStreamEntryMutation builder.
+func (m *AlertStreamEntryMutation) Filter() *AlertStreamEntryFilter {
+	return &AlertStreamEntryFilter{config: m.config, predicateAdder: m}
+}
+
+// AlertStreamEntryFilter provides a generic filtering capability at runtime for AlertStreamEntryQuery.
+type AlertStreamEntryFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *AlertStreamEntryFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *AlertStreamEntryFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(alertstreamentry.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *AlertStreamEntryFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(alertstreamentry.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *AlertStreamEntryFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(alertstreamentry.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql string predicate on the tenant_id field.
+func (f *AlertStreamEntryFilter) WhereTenantID(p entql.StringP) {
+	f.Where(p.Field(alertstreamentry.FieldTenantID))
+}
+
+// WhereSeq applies the entql int64 predicate on the seq field.
+func (f *AlertStreamEntryFilter) WhereSeq(p entql.Int64P) {
+	f.Where(p.Field(alertstreamentry.FieldSeq))
+}
+
+// WhereAlertID applies the entql string predicate on the alert_id field.
+func (f *AlertStreamEntryFilter) WhereAlertID(p entql.StringP) {
+	f.Where(p.Field(alertstreamentry.FieldAlertID))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *AlertStreamEntryFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(alertstreamentry.FieldKind))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *AlertStreamEntryFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *AlertStreamEntryFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *AlertStreamHeadQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the AlertStreamHeadQuery builder.
+func (_q *AlertStreamHeadQuery) Filter() *AlertStreamHeadFilter {
+	return &AlertStreamHeadFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *AlertStreamHeadMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the AlertStreamHeadMutation builder.
+func (m *AlertStreamHeadMutation) Filter() *AlertStreamHeadFilter {
+	return &AlertStreamHeadFilter{config: m.config, predicateAdder: m}
+}
+
+// AlertStreamHeadFilter provides a generic filtering capability at runtime for AlertStreamHeadQuery.
+type AlertStreamHeadFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *AlertStreamHeadFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *AlertStreamHeadFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(alertstreamhead.FieldID))
+}
+
+// WhereTenantID applies the entql string predicate on the tenant_id field.
+func (f *AlertStreamHeadFilter) WhereTenantID(p entql.StringP) {
+	f.Where(p.Field(alertstreamhead.FieldTenantID))
+}
+
+// WhereSeq applies the entql int64 predicate on the seq field.
+func (f *AlertStreamHeadFilter) WhereSeq(p entql.Int64P) {
+	f.Where(p.Field(alertstreamhead.FieldSeq))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *AlertStreamHeadFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *AlertStreamHeadFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *CasbinRuleQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -411,7 +1208,7 @@ type CasbinRuleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CasbinRuleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -458,6 +1255,209 @@ func (f *CasbinRuleFilter) WhereV5(p entql.StringP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *EventQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the EventQuery builder.
+func (_q *EventQuery) Filter() *EventFilter {
+	return &EventFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *EventMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the EventMutation builder.
+func (m *EventMutation) Filter() *EventFilter {
+	return &EventFilter{config: m.config, predicateAdder: m}
+}
+
+// EventFilter provides a generic filtering capability at runtime for EventQuery.
+type EventFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *EventFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *EventFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(event.FieldID))
+}
+
+// WhereTenantID applies the entql string predicate on the tenant_id field.
+func (f *EventFilter) WhereTenantID(p entql.StringP) {
+	f.Where(p.Field(event.FieldTenantID))
+}
+
+// WhereExternalID applies the entql string predicate on the external_id field.
+func (f *EventFilter) WhereExternalID(p entql.StringP) {
+	f.Where(p.Field(event.FieldExternalID))
+}
+
+// WhereBatchID applies the entql string predicate on the batch_id field.
+func (f *EventFilter) WhereBatchID(p entql.StringP) {
+	f.Where(p.Field(event.FieldBatchID))
+}
+
+// WhereTimestamp applies the entql time.Time predicate on the timestamp field.
+func (f *EventFilter) WhereTimestamp(p entql.TimeP) {
+	f.Where(p.Field(event.FieldTimestamp))
+}
+
+// WhereReceivedAt applies the entql time.Time predicate on the received_at field.
+func (f *EventFilter) WhereReceivedAt(p entql.TimeP) {
+	f.Where(p.Field(event.FieldReceivedAt))
+}
+
+// WhereCategory applies the entql string predicate on the category field.
+func (f *EventFilter) WhereCategory(p entql.StringP) {
+	f.Where(p.Field(event.FieldCategory))
+}
+
+// WhereAction applies the entql string predicate on the action field.
+func (f *EventFilter) WhereAction(p entql.StringP) {
+	f.Where(p.Field(event.FieldAction))
+}
+
+// WhereOutcome applies the entql string predicate on the outcome field.
+func (f *EventFilter) WhereOutcome(p entql.StringP) {
+	f.Where(p.Field(event.FieldOutcome))
+}
+
+// WhereSourceIP applies the entql string predicate on the source_ip field.
+func (f *EventFilter) WhereSourceIP(p entql.StringP) {
+	f.Where(p.Field(event.FieldSourceIP))
+}
+
+// WhereUserName applies the entql string predicate on the user_name field.
+func (f *EventFilter) WhereUserName(p entql.StringP) {
+	f.Where(p.Field(event.FieldUserName))
+}
+
+// WhereHostName applies the entql string predicate on the host_name field.
+func (f *EventFilter) WhereHostName(p entql.StringP) {
+	f.Where(p.Field(event.FieldHostName))
+}
+
+// WhereFields applies the entql json.RawMessage predicate on the fields field.
+func (f *EventFilter) WhereFields(p entql.BytesP) {
+	f.Where(p.Field(event.FieldFields))
+}
+
+// WhereOriginal applies the entql json.RawMessage predicate on the original field.
+func (f *EventFilter) WhereOriginal(p entql.BytesP) {
+	f.Where(p.Field(event.FieldOriginal))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *EventFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *EventFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *IngestRequestQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the IngestRequestQuery builder.
+func (_q *IngestRequestQuery) Filter() *IngestRequestFilter {
+	return &IngestRequestFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *IngestRequestMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the IngestRequestMutation builder.
+func (m *IngestRequestMutation) Filter() *IngestRequestFilter {
+	return &IngestRequestFilter{config: m.config, predicateAdder: m}
+}
+
+// IngestRequestFilter provides a generic filtering capability at runtime for IngestRequestQuery.
+type IngestRequestFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *IngestRequestFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *IngestRequestFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(ingestrequest.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *IngestRequestFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(ingestrequest.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *IngestRequestFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(ingestrequest.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql string predicate on the tenant_id field.
+func (f *IngestRequestFilter) WhereTenantID(p entql.StringP) {
+	f.Where(p.Field(ingestrequest.FieldTenantID))
+}
+
+// WhereKey applies the entql string predicate on the key field.
+func (f *IngestRequestFilter) WhereKey(p entql.StringP) {
+	f.Where(p.Field(ingestrequest.FieldKey))
+}
+
+// WhereBodyHash applies the entql string predicate on the body_hash field.
+func (f *IngestRequestFilter) WhereBodyHash(p entql.StringP) {
+	f.Where(p.Field(ingestrequest.FieldBodyHash))
+}
+
+// WhereResponse applies the entql []byte predicate on the response field.
+func (f *IngestRequestFilter) WhereResponse(p entql.BytesP) {
+	f.Where(p.Field(ingestrequest.FieldResponse))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *IngestRequestFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *IngestRequestFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *MembershipQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -486,7 +1486,7 @@ type MembershipFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MembershipFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -579,7 +1579,7 @@ type RefreshTokenFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RefreshTokenFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -635,6 +1635,125 @@ func (f *RefreshTokenFilter) WhereHasSessionWith(preds ...predicate.Session) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *RuleQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the RuleQuery builder.
+func (_q *RuleQuery) Filter() *RuleFilter {
+	return &RuleFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *RuleMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the RuleMutation builder.
+func (m *RuleMutation) Filter() *RuleFilter {
+	return &RuleFilter{config: m.config, predicateAdder: m}
+}
+
+// RuleFilter provides a generic filtering capability at runtime for RuleQuery.
+type RuleFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *RuleFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *RuleFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(rule.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *RuleFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(rule.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *RuleFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(rule.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql string predicate on the tenant_id field.
+func (f *RuleFilter) WhereTenantID(p entql.StringP) {
+	f.Where(p.Field(rule.FieldTenantID))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *RuleFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(rule.FieldName))
+}
+
+// WhereKey applies the entql string predicate on the key field.
+func (f *RuleFilter) WhereKey(p entql.StringP) {
+	f.Where(p.Field(rule.FieldKey))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *RuleFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(rule.FieldKind))
+}
+
+// WhereDefinition applies the entql string predicate on the definition field.
+func (f *RuleFilter) WhereDefinition(p entql.StringP) {
+	f.Where(p.Field(rule.FieldDefinition))
+}
+
+// WhereSeverity applies the entql string predicate on the severity field.
+func (f *RuleFilter) WhereSeverity(p entql.StringP) {
+	f.Where(p.Field(rule.FieldSeverity))
+}
+
+// WhereEnabled applies the entql bool predicate on the enabled field.
+func (f *RuleFilter) WhereEnabled(p entql.BoolP) {
+	f.Where(p.Field(rule.FieldEnabled))
+}
+
+// WhereDescription applies the entql string predicate on the description field.
+func (f *RuleFilter) WhereDescription(p entql.StringP) {
+	f.Where(p.Field(rule.FieldDescription))
+}
+
+// WhereTags applies the entql json.RawMessage predicate on the tags field.
+func (f *RuleFilter) WhereTags(p entql.BytesP) {
+	f.Where(p.Field(rule.FieldTags))
+}
+
+// WhereDedupFields applies the entql json.RawMessage predicate on the dedup_fields field.
+func (f *RuleFilter) WhereDedupFields(p entql.BytesP) {
+	f.Where(p.Field(rule.FieldDedupFields))
+}
+
+// WhereVersion applies the entql int predicate on the version field.
+func (f *RuleFilter) WhereVersion(p entql.IntP) {
+	f.Where(p.Field(rule.FieldVersion))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *RuleFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *RuleFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *SessionQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -663,7 +1782,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -781,7 +1900,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -827,6 +1946,95 @@ func (f *TenantFilter) WhereHasMembershipsWith(preds ...predicate.Membership) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *ThresholdHitQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ThresholdHitQuery builder.
+func (_q *ThresholdHitQuery) Filter() *ThresholdHitFilter {
+	return &ThresholdHitFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ThresholdHitMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ThresholdHitMutation builder.
+func (m *ThresholdHitMutation) Filter() *ThresholdHitFilter {
+	return &ThresholdHitFilter{config: m.config, predicateAdder: m}
+}
+
+// ThresholdHitFilter provides a generic filtering capability at runtime for ThresholdHitQuery.
+type ThresholdHitFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ThresholdHitFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *ThresholdHitFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(thresholdhit.FieldID))
+}
+
+// WhereTenantID applies the entql string predicate on the tenant_id field.
+func (f *ThresholdHitFilter) WhereTenantID(p entql.StringP) {
+	f.Where(p.Field(thresholdhit.FieldTenantID))
+}
+
+// WhereRuleID applies the entql string predicate on the rule_id field.
+func (f *ThresholdHitFilter) WhereRuleID(p entql.StringP) {
+	f.Where(p.Field(thresholdhit.FieldRuleID))
+}
+
+// WhereGroupKey applies the entql string predicate on the group_key field.
+func (f *ThresholdHitFilter) WhereGroupKey(p entql.StringP) {
+	f.Where(p.Field(thresholdhit.FieldGroupKey))
+}
+
+// WhereAt applies the entql time.Time predicate on the at field.
+func (f *ThresholdHitFilter) WhereAt(p entql.TimeP) {
+	f.Where(p.Field(thresholdhit.FieldAt))
+}
+
+// WhereEventID applies the entql string predicate on the event_id field.
+func (f *ThresholdHitFilter) WhereEventID(p entql.StringP) {
+	f.Where(p.Field(thresholdhit.FieldEventID))
+}
+
+// WhereDistinct applies the entql string predicate on the distinct field.
+func (f *ThresholdHitFilter) WhereDistinct(p entql.StringP) {
+	f.Where(p.Field(thresholdhit.FieldDistinct))
+}
+
+// WhereFollowUp applies the entql bool predicate on the follow_up field.
+func (f *ThresholdHitFilter) WhereFollowUp(p entql.BoolP) {
+	f.Where(p.Field(thresholdhit.FieldFollowUp))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *ThresholdHitFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *ThresholdHitFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *UserQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -855,7 +2063,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

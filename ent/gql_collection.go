@@ -10,8 +10,11 @@ import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vigilhq/vigil/ent/alert"
+	"github.com/vigilhq/vigil/ent/alertcomment"
 	"github.com/vigilhq/vigil/ent/apikey"
 	"github.com/vigilhq/vigil/ent/membership"
+	"github.com/vigilhq/vigil/ent/rule"
 	"github.com/vigilhq/vigil/ent/session"
 	"github.com/vigilhq/vigil/ent/tenant"
 	"github.com/vigilhq/vigil/ent/user"
@@ -143,6 +146,434 @@ func newAPIKeyPaginateArgs(rv map[string]any) *apikeyPaginateArgs {
 }
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *AlertQuery) CollectFields(ctx context.Context, satisfies ...string) (*AlertQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *AlertQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(alert.Columns))
+		selectedFields = []string{alert.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "rule":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&RuleClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, ruleImplementors)...); err != nil {
+				return err
+			}
+			_q.withRule = query
+			if _, ok := fieldSeen[alert.FieldRuleID]; !ok {
+				selectedFields = append(selectedFields, alert.FieldRuleID)
+				fieldSeen[alert.FieldRuleID] = struct{}{}
+			}
+
+		case "assignee":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&UserClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, userImplementors)...); err != nil {
+				return err
+			}
+			_q.withAssignee = query
+			if _, ok := fieldSeen[alert.FieldAssigneeID]; !ok {
+				selectedFields = append(selectedFields, alert.FieldAssigneeID)
+				fieldSeen[alert.FieldAssigneeID] = struct{}{}
+			}
+
+		case "comments":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AlertCommentClient{config: _q.config}).Query()
+			)
+			args := newAlertCommentPaginateArgs(fieldArgs(ctx, new(AlertCommentWhereInput), path...))
+			if err := validateFirstLast(args.first, args.last); err != nil {
+				return fmt.Errorf("validate first and last in path %q: %w", path, err)
+			}
+			pager, err := newAlertCommentPager(args.opts, args.last != nil)
+			if err != nil {
+				return fmt.Errorf("create new pager in path %q: %w", path, err)
+			}
+			if query, err = pager.applyFilter(query); err != nil {
+				return err
+			}
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
+			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
+				if hasPagination || ignoredEdges {
+					query := query.Clone()
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Alert) error {
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						var v []struct {
+							NodeID pulid.ID `sql:"alert_id"`
+							Count  int      `sql:"count"`
+						}
+						query.Where(func(s *sql.Selector) {
+							s.Where(sql.InValues(s.C(alert.CommentsColumn), ids...))
+						})
+						if err := query.GroupBy(alert.CommentsColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
+							return err
+						}
+						m := make(map[pulid.ID]int, len(v))
+						for i := range v {
+							m[v[i].NodeID] = v[i].Count
+						}
+						for i := range nodes {
+							n := m[nodes[i].ID]
+							if nodes[i].Edges.totalCount[2] == nil {
+								nodes[i].Edges.totalCount[2] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[2][alias] = n
+						}
+						return nil
+					})
+				} else {
+					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Alert) error {
+						for i := range nodes {
+							n := len(nodes[i].Edges.Comments)
+							if nodes[i].Edges.totalCount[2] == nil {
+								nodes[i].Edges.totalCount[2] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[2][alias] = n
+						}
+						return nil
+					})
+				}
+			}
+			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+				continue
+			}
+			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
+				return err
+			}
+			path = append(path, edgesField, nodeField)
+			if field := collectedField(ctx, path...); field != nil {
+				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, alertcommentImplementors)...); err != nil {
+					return err
+				}
+			}
+			if limit := paginateLimit(args.first, args.last); limit > 0 {
+				if oneNode {
+					pager.applyOrder(query.Limit(limit))
+				} else {
+					modify := entgql.LimitPerRow(alert.CommentsColumn, limit, pager.orderExpr(query))
+					query.modifiers = append(query.modifiers, modify)
+				}
+			} else {
+				query = pager.applyOrder(query)
+			}
+			_q.WithNamedComments(alias, func(wq *AlertCommentQuery) {
+				*wq = *query
+			})
+		case "createdAt":
+			if _, ok := fieldSeen[alert.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, alert.FieldCreatedAt)
+				fieldSeen[alert.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[alert.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, alert.FieldUpdatedAt)
+				fieldSeen[alert.FieldUpdatedAt] = struct{}{}
+			}
+		case "title":
+			if _, ok := fieldSeen[alert.FieldTitle]; !ok {
+				selectedFields = append(selectedFields, alert.FieldTitle)
+				fieldSeen[alert.FieldTitle] = struct{}{}
+			}
+		case "severity":
+			if _, ok := fieldSeen[alert.FieldSeverity]; !ok {
+				selectedFields = append(selectedFields, alert.FieldSeverity)
+				fieldSeen[alert.FieldSeverity] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[alert.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, alert.FieldStatus)
+				fieldSeen[alert.FieldStatus] = struct{}{}
+			}
+		case "ruleID":
+			if _, ok := fieldSeen[alert.FieldRuleID]; !ok {
+				selectedFields = append(selectedFields, alert.FieldRuleID)
+				fieldSeen[alert.FieldRuleID] = struct{}{}
+			}
+		case "assigneeID":
+			if _, ok := fieldSeen[alert.FieldAssigneeID]; !ok {
+				selectedFields = append(selectedFields, alert.FieldAssigneeID)
+				fieldSeen[alert.FieldAssigneeID] = struct{}{}
+			}
+		case "count":
+			if _, ok := fieldSeen[alert.FieldCount]; !ok {
+				selectedFields = append(selectedFields, alert.FieldCount)
+				fieldSeen[alert.FieldCount] = struct{}{}
+			}
+		case "firstSeen":
+			if _, ok := fieldSeen[alert.FieldFirstSeen]; !ok {
+				selectedFields = append(selectedFields, alert.FieldFirstSeen)
+				fieldSeen[alert.FieldFirstSeen] = struct{}{}
+			}
+		case "lastSeen":
+			if _, ok := fieldSeen[alert.FieldLastSeen]; !ok {
+				selectedFields = append(selectedFields, alert.FieldLastSeen)
+				fieldSeen[alert.FieldLastSeen] = struct{}{}
+			}
+		case "riskScore":
+			if _, ok := fieldSeen[alert.FieldRiskScore]; !ok {
+				selectedFields = append(selectedFields, alert.FieldRiskScore)
+				fieldSeen[alert.FieldRiskScore] = struct{}{}
+			}
+		case "riskBreakdown":
+			if _, ok := fieldSeen[alert.FieldRiskBreakdown]; !ok {
+				selectedFields = append(selectedFields, alert.FieldRiskBreakdown)
+				fieldSeen[alert.FieldRiskBreakdown] = struct{}{}
+			}
+		case "techniques":
+			if _, ok := fieldSeen[alert.FieldTechniques]; !ok {
+				selectedFields = append(selectedFields, alert.FieldTechniques)
+				fieldSeen[alert.FieldTechniques] = struct{}{}
+			}
+		case "entities":
+			if _, ok := fieldSeen[alert.FieldEntities]; !ok {
+				selectedFields = append(selectedFields, alert.FieldEntities)
+				fieldSeen[alert.FieldEntities] = struct{}{}
+			}
+		case "samples":
+			if _, ok := fieldSeen[alert.FieldSamples]; !ok {
+				selectedFields = append(selectedFields, alert.FieldSamples)
+				fieldSeen[alert.FieldSamples] = struct{}{}
+			}
+		case "slaDueAt":
+			if _, ok := fieldSeen[alert.FieldSLADueAt]; !ok {
+				selectedFields = append(selectedFields, alert.FieldSLADueAt)
+				fieldSeen[alert.FieldSLADueAt] = struct{}{}
+			}
+		case "acknowledgedAt":
+			if _, ok := fieldSeen[alert.FieldAcknowledgedAt]; !ok {
+				selectedFields = append(selectedFields, alert.FieldAcknowledgedAt)
+				fieldSeen[alert.FieldAcknowledgedAt] = struct{}{}
+			}
+		case "resolvedAt":
+			if _, ok := fieldSeen[alert.FieldResolvedAt]; !ok {
+				selectedFields = append(selectedFields, alert.FieldResolvedAt)
+				fieldSeen[alert.FieldResolvedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type alertPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []AlertPaginateOption
+}
+
+func newAlertPaginateArgs(rv map[string]any) *alertPaginateArgs {
+	args := &alertPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case []*AlertOrder:
+			args.opts = append(args.opts, WithAlertOrder(v))
+		case []any:
+			var orders []*AlertOrder
+			for i := range v {
+				mv, ok := v[i].(map[string]any)
+				if !ok {
+					continue
+				}
+				var (
+					err1, err2 error
+					order      = &AlertOrder{Field: &AlertOrderField{}, Direction: entgql.OrderDirectionAsc}
+				)
+				if d, ok := mv[directionField]; ok {
+					err1 = order.Direction.UnmarshalGQL(d)
+				}
+				if f, ok := mv[fieldField]; ok {
+					err2 = order.Field.UnmarshalGQL(f)
+				}
+				if err1 == nil && err2 == nil {
+					orders = append(orders, order)
+				}
+			}
+			args.opts = append(args.opts, WithAlertOrder(orders))
+		}
+	}
+	if v, ok := rv[whereField].(*AlertWhereInput); ok {
+		args.opts = append(args.opts, WithAlertFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *AlertCommentQuery) CollectFields(ctx context.Context, satisfies ...string) (*AlertCommentQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *AlertCommentQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(alertcomment.Columns))
+		selectedFields = []string{alertcomment.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "alert":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AlertClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, alertImplementors)...); err != nil {
+				return err
+			}
+			_q.withAlert = query
+			if _, ok := fieldSeen[alertcomment.FieldAlertID]; !ok {
+				selectedFields = append(selectedFields, alertcomment.FieldAlertID)
+				fieldSeen[alertcomment.FieldAlertID] = struct{}{}
+			}
+
+		case "author":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&UserClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, userImplementors)...); err != nil {
+				return err
+			}
+			_q.withAuthor = query
+			if _, ok := fieldSeen[alertcomment.FieldAuthorID]; !ok {
+				selectedFields = append(selectedFields, alertcomment.FieldAuthorID)
+				fieldSeen[alertcomment.FieldAuthorID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[alertcomment.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, alertcomment.FieldCreatedAt)
+				fieldSeen[alertcomment.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[alertcomment.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, alertcomment.FieldUpdatedAt)
+				fieldSeen[alertcomment.FieldUpdatedAt] = struct{}{}
+			}
+		case "body":
+			if _, ok := fieldSeen[alertcomment.FieldBody]; !ok {
+				selectedFields = append(selectedFields, alertcomment.FieldBody)
+				fieldSeen[alertcomment.FieldBody] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type alertcommentPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []AlertCommentPaginateOption
+}
+
+func newAlertCommentPaginateArgs(rv map[string]any) *alertcommentPaginateArgs {
+	args := &alertcommentPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &AlertCommentOrder{Field: &AlertCommentOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithAlertCommentOrder(order))
+			}
+		case *AlertCommentOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithAlertCommentOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*AlertCommentWhereInput); ok {
+		args.opts = append(args.opts, WithAlertCommentFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *MembershipQuery) CollectFields(ctx context.Context, satisfies ...string) (*MembershipQuery, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
@@ -252,6 +683,150 @@ func newMembershipPaginateArgs(rv map[string]any) *membershipPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*MembershipWhereInput); ok {
 		args.opts = append(args.opts, WithMembershipFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *RuleQuery) CollectFields(ctx context.Context, satisfies ...string) (*RuleQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *RuleQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(rule.Columns))
+		selectedFields = []string{rule.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[rule.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, rule.FieldCreatedAt)
+				fieldSeen[rule.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[rule.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, rule.FieldUpdatedAt)
+				fieldSeen[rule.FieldUpdatedAt] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[rule.FieldName]; !ok {
+				selectedFields = append(selectedFields, rule.FieldName)
+				fieldSeen[rule.FieldName] = struct{}{}
+			}
+		case "key":
+			if _, ok := fieldSeen[rule.FieldKey]; !ok {
+				selectedFields = append(selectedFields, rule.FieldKey)
+				fieldSeen[rule.FieldKey] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[rule.FieldKind]; !ok {
+				selectedFields = append(selectedFields, rule.FieldKind)
+				fieldSeen[rule.FieldKind] = struct{}{}
+			}
+		case "definition":
+			if _, ok := fieldSeen[rule.FieldDefinition]; !ok {
+				selectedFields = append(selectedFields, rule.FieldDefinition)
+				fieldSeen[rule.FieldDefinition] = struct{}{}
+			}
+		case "severity":
+			if _, ok := fieldSeen[rule.FieldSeverity]; !ok {
+				selectedFields = append(selectedFields, rule.FieldSeverity)
+				fieldSeen[rule.FieldSeverity] = struct{}{}
+			}
+		case "enabled":
+			if _, ok := fieldSeen[rule.FieldEnabled]; !ok {
+				selectedFields = append(selectedFields, rule.FieldEnabled)
+				fieldSeen[rule.FieldEnabled] = struct{}{}
+			}
+		case "description":
+			if _, ok := fieldSeen[rule.FieldDescription]; !ok {
+				selectedFields = append(selectedFields, rule.FieldDescription)
+				fieldSeen[rule.FieldDescription] = struct{}{}
+			}
+		case "tags":
+			if _, ok := fieldSeen[rule.FieldTags]; !ok {
+				selectedFields = append(selectedFields, rule.FieldTags)
+				fieldSeen[rule.FieldTags] = struct{}{}
+			}
+		case "dedupFields":
+			if _, ok := fieldSeen[rule.FieldDedupFields]; !ok {
+				selectedFields = append(selectedFields, rule.FieldDedupFields)
+				fieldSeen[rule.FieldDedupFields] = struct{}{}
+			}
+		case "version":
+			if _, ok := fieldSeen[rule.FieldVersion]; !ok {
+				selectedFields = append(selectedFields, rule.FieldVersion)
+				fieldSeen[rule.FieldVersion] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type rulePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []RulePaginateOption
+}
+
+func newRulePaginateArgs(rv map[string]any) *rulePaginateArgs {
+	args := &rulePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &RuleOrder{Field: &RuleOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithRuleOrder(order))
+			}
+		case *RuleOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithRuleOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*RuleWhereInput); ok {
+		args.opts = append(args.opts, WithRuleFilter(v.Filter))
 	}
 	return args
 }

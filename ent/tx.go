@@ -16,16 +16,32 @@ type Tx struct {
 	config
 	// APIKey is the client for interacting with the APIKey builders.
 	APIKey *APIKeyClient
+	// Alert is the client for interacting with the Alert builders.
+	Alert *AlertClient
+	// AlertComment is the client for interacting with the AlertComment builders.
+	AlertComment *AlertCommentClient
+	// AlertStreamEntry is the client for interacting with the AlertStreamEntry builders.
+	AlertStreamEntry *AlertStreamEntryClient
+	// AlertStreamHead is the client for interacting with the AlertStreamHead builders.
+	AlertStreamHead *AlertStreamHeadClient
 	// CasbinRule is the client for interacting with the CasbinRule builders.
 	CasbinRule *CasbinRuleClient
+	// Event is the client for interacting with the Event builders.
+	Event *EventClient
+	// IngestRequest is the client for interacting with the IngestRequest builders.
+	IngestRequest *IngestRequestClient
 	// Membership is the client for interacting with the Membership builders.
 	Membership *MembershipClient
 	// RefreshToken is the client for interacting with the RefreshToken builders.
 	RefreshToken *RefreshTokenClient
+	// Rule is the client for interacting with the Rule builders.
+	Rule *RuleClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// Tenant is the client for interacting with the Tenant builders.
 	Tenant *TenantClient
+	// ThresholdHit is the client for interacting with the ThresholdHit builders.
+	ThresholdHit *ThresholdHitClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 
@@ -160,11 +176,19 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.APIKey = NewAPIKeyClient(tx.config)
+	tx.Alert = NewAlertClient(tx.config)
+	tx.AlertComment = NewAlertCommentClient(tx.config)
+	tx.AlertStreamEntry = NewAlertStreamEntryClient(tx.config)
+	tx.AlertStreamHead = NewAlertStreamHeadClient(tx.config)
 	tx.CasbinRule = NewCasbinRuleClient(tx.config)
+	tx.Event = NewEventClient(tx.config)
+	tx.IngestRequest = NewIngestRequestClient(tx.config)
 	tx.Membership = NewMembershipClient(tx.config)
 	tx.RefreshToken = NewRefreshTokenClient(tx.config)
+	tx.Rule = NewRuleClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.Tenant = NewTenantClient(tx.config)
+	tx.ThresholdHit = NewThresholdHitClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 }
 

@@ -12,11 +12,19 @@ import (
 // tableByPrefix maps each id prefix (see schema/mixin.ID) to its table.
 var tableByPrefix = map[string]string{
 	"key": "api_keys",
+	"alt": "alerts",
+	"acm": "alert_comments",
+	"ase": "alert_stream_entries",
+	"ash": "alert_stream_heads",
 	"cbr": "casbin_rules",
+	"evt": "events",
+	"igr": "ingest_requests",
 	"mem": "memberships",
 	"rtk": "refresh_tokens",
+	"rul": "rules",
 	"ses": "sessions",
 	"tnt": "tenants",
+	"thh": "threshold_hits",
 	"usr": "users",
 }
 

@@ -8,13 +8,21 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"github.com/vigilhq/vigil/ent"
+	"github.com/vigilhq/vigil/ent/alert"
+	"github.com/vigilhq/vigil/ent/alertcomment"
+	"github.com/vigilhq/vigil/ent/alertstreamentry"
+	"github.com/vigilhq/vigil/ent/alertstreamhead"
 	"github.com/vigilhq/vigil/ent/apikey"
 	"github.com/vigilhq/vigil/ent/casbinrule"
+	"github.com/vigilhq/vigil/ent/event"
+	"github.com/vigilhq/vigil/ent/ingestrequest"
 	"github.com/vigilhq/vigil/ent/membership"
 	"github.com/vigilhq/vigil/ent/predicate"
 	"github.com/vigilhq/vigil/ent/refreshtoken"
+	"github.com/vigilhq/vigil/ent/rule"
 	"github.com/vigilhq/vigil/ent/session"
 	"github.com/vigilhq/vigil/ent/tenant"
+	"github.com/vigilhq/vigil/ent/thresholdhit"
 	"github.com/vigilhq/vigil/ent/user"
 )
 
@@ -101,6 +109,114 @@ func (f TraverseAPIKey) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.APIKeyQuery", q)
 }
 
+// The AlertFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AlertFunc func(context.Context, *ent.AlertQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AlertFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AlertQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AlertQuery", q)
+}
+
+// The TraverseAlert type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAlert func(context.Context, *ent.AlertQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAlert) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAlert) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AlertQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AlertQuery", q)
+}
+
+// The AlertCommentFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AlertCommentFunc func(context.Context, *ent.AlertCommentQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AlertCommentFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AlertCommentQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AlertCommentQuery", q)
+}
+
+// The TraverseAlertComment type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAlertComment func(context.Context, *ent.AlertCommentQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAlertComment) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAlertComment) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AlertCommentQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AlertCommentQuery", q)
+}
+
+// The AlertStreamEntryFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AlertStreamEntryFunc func(context.Context, *ent.AlertStreamEntryQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AlertStreamEntryFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AlertStreamEntryQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AlertStreamEntryQuery", q)
+}
+
+// The TraverseAlertStreamEntry type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAlertStreamEntry func(context.Context, *ent.AlertStreamEntryQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAlertStreamEntry) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAlertStreamEntry) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AlertStreamEntryQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AlertStreamEntryQuery", q)
+}
+
+// The AlertStreamHeadFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AlertStreamHeadFunc func(context.Context, *ent.AlertStreamHeadQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AlertStreamHeadFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AlertStreamHeadQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AlertStreamHeadQuery", q)
+}
+
+// The TraverseAlertStreamHead type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAlertStreamHead func(context.Context, *ent.AlertStreamHeadQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAlertStreamHead) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAlertStreamHead) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AlertStreamHeadQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AlertStreamHeadQuery", q)
+}
+
 // The CasbinRuleFunc type is an adapter to allow the use of ordinary function as a Querier.
 type CasbinRuleFunc func(context.Context, *ent.CasbinRuleQuery) (ent.Value, error)
 
@@ -126,6 +242,60 @@ func (f TraverseCasbinRule) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.CasbinRuleQuery", q)
+}
+
+// The EventFunc type is an adapter to allow the use of ordinary function as a Querier.
+type EventFunc func(context.Context, *ent.EventQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f EventFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.EventQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.EventQuery", q)
+}
+
+// The TraverseEvent type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseEvent func(context.Context, *ent.EventQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseEvent) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseEvent) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.EventQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.EventQuery", q)
+}
+
+// The IngestRequestFunc type is an adapter to allow the use of ordinary function as a Querier.
+type IngestRequestFunc func(context.Context, *ent.IngestRequestQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f IngestRequestFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.IngestRequestQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.IngestRequestQuery", q)
+}
+
+// The TraverseIngestRequest type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseIngestRequest func(context.Context, *ent.IngestRequestQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseIngestRequest) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseIngestRequest) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.IngestRequestQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.IngestRequestQuery", q)
 }
 
 // The MembershipFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -182,6 +352,33 @@ func (f TraverseRefreshToken) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.RefreshTokenQuery", q)
 }
 
+// The RuleFunc type is an adapter to allow the use of ordinary function as a Querier.
+type RuleFunc func(context.Context, *ent.RuleQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f RuleFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.RuleQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.RuleQuery", q)
+}
+
+// The TraverseRule type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseRule func(context.Context, *ent.RuleQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseRule) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseRule) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.RuleQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.RuleQuery", q)
+}
+
 // The SessionFunc type is an adapter to allow the use of ordinary function as a Querier.
 type SessionFunc func(context.Context, *ent.SessionQuery) (ent.Value, error)
 
@@ -236,6 +433,33 @@ func (f TraverseTenant) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.TenantQuery", q)
 }
 
+// The ThresholdHitFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ThresholdHitFunc func(context.Context, *ent.ThresholdHitQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ThresholdHitFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ThresholdHitQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ThresholdHitQuery", q)
+}
+
+// The TraverseThresholdHit type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseThresholdHit func(context.Context, *ent.ThresholdHitQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseThresholdHit) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseThresholdHit) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ThresholdHitQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ThresholdHitQuery", q)
+}
+
 // The UserFunc type is an adapter to allow the use of ordinary function as a Querier.
 type UserFunc func(context.Context, *ent.UserQuery) (ent.Value, error)
 
@@ -268,16 +492,32 @@ func NewQuery(q ent.Query) (Query, error) {
 	switch q := q.(type) {
 	case *ent.APIKeyQuery:
 		return &query[*ent.APIKeyQuery, predicate.APIKey, apikey.OrderOption]{typ: ent.TypeAPIKey, tq: q}, nil
+	case *ent.AlertQuery:
+		return &query[*ent.AlertQuery, predicate.Alert, alert.OrderOption]{typ: ent.TypeAlert, tq: q}, nil
+	case *ent.AlertCommentQuery:
+		return &query[*ent.AlertCommentQuery, predicate.AlertComment, alertcomment.OrderOption]{typ: ent.TypeAlertComment, tq: q}, nil
+	case *ent.AlertStreamEntryQuery:
+		return &query[*ent.AlertStreamEntryQuery, predicate.AlertStreamEntry, alertstreamentry.OrderOption]{typ: ent.TypeAlertStreamEntry, tq: q}, nil
+	case *ent.AlertStreamHeadQuery:
+		return &query[*ent.AlertStreamHeadQuery, predicate.AlertStreamHead, alertstreamhead.OrderOption]{typ: ent.TypeAlertStreamHead, tq: q}, nil
 	case *ent.CasbinRuleQuery:
 		return &query[*ent.CasbinRuleQuery, predicate.CasbinRule, casbinrule.OrderOption]{typ: ent.TypeCasbinRule, tq: q}, nil
+	case *ent.EventQuery:
+		return &query[*ent.EventQuery, predicate.Event, event.OrderOption]{typ: ent.TypeEvent, tq: q}, nil
+	case *ent.IngestRequestQuery:
+		return &query[*ent.IngestRequestQuery, predicate.IngestRequest, ingestrequest.OrderOption]{typ: ent.TypeIngestRequest, tq: q}, nil
 	case *ent.MembershipQuery:
 		return &query[*ent.MembershipQuery, predicate.Membership, membership.OrderOption]{typ: ent.TypeMembership, tq: q}, nil
 	case *ent.RefreshTokenQuery:
 		return &query[*ent.RefreshTokenQuery, predicate.RefreshToken, refreshtoken.OrderOption]{typ: ent.TypeRefreshToken, tq: q}, nil
+	case *ent.RuleQuery:
+		return &query[*ent.RuleQuery, predicate.Rule, rule.OrderOption]{typ: ent.TypeRule, tq: q}, nil
 	case *ent.SessionQuery:
 		return &query[*ent.SessionQuery, predicate.Session, session.OrderOption]{typ: ent.TypeSession, tq: q}, nil
 	case *ent.TenantQuery:
 		return &query[*ent.TenantQuery, predicate.Tenant, tenant.OrderOption]{typ: ent.TypeTenant, tq: q}, nil
+	case *ent.ThresholdHitQuery:
+		return &query[*ent.ThresholdHitQuery, predicate.ThresholdHit, thresholdhit.OrderOption]{typ: ent.TypeThresholdHit, tq: q}, nil
 	case *ent.UserQuery:
 		return &query[*ent.UserQuery, predicate.User, user.OrderOption]{typ: ent.TypeUser, tq: q}, nil
 	default:

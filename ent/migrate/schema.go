@@ -50,6 +50,184 @@ var (
 			},
 		},
 	}
+	// AlertsColumns holds the columns for the "alerts" table.
+	AlertsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 64},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "title", Type: field.TypeString, Size: 500},
+		{Name: "severity", Type: field.TypeEnum, Enums: []string{"LOW", "MEDIUM", "HIGH", "CRITICAL"}},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"NEW", "ACKNOWLEDGED", "IN_PROGRESS", "RESOLVED", "FALSE_POSITIVE"}, Default: "NEW"},
+		{Name: "dedup_key", Type: field.TypeString},
+		{Name: "count", Type: field.TypeInt, Default: 1},
+		{Name: "first_seen", Type: field.TypeTime},
+		{Name: "last_seen", Type: field.TypeTime},
+		{Name: "risk_score", Type: field.TypeInt},
+		{Name: "risk_breakdown", Type: field.TypeJSON},
+		{Name: "techniques", Type: field.TypeJSON, Nullable: true},
+		{Name: "entities", Type: field.TypeJSON, Nullable: true},
+		{Name: "samples", Type: field.TypeJSON, Nullable: true},
+		{Name: "sla_due_at", Type: field.TypeTime},
+		{Name: "acknowledged_at", Type: field.TypeTime, Nullable: true},
+		{Name: "resolved_at", Type: field.TypeTime, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeString, Size: 64},
+		{Name: "rule_id", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "assignee_id", Type: field.TypeString, Nullable: true, Size: 64},
+	}
+	// AlertsTable holds the schema information for the "alerts" table.
+	AlertsTable = &schema.Table{
+		Name:       "alerts",
+		Columns:    AlertsColumns,
+		PrimaryKey: []*schema.Column{AlertsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "alerts_tenants_tenant",
+				Columns:    []*schema.Column{AlertsColumns[18]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "alerts_rules_rule",
+				Columns:    []*schema.Column{AlertsColumns[19]},
+				RefColumns: []*schema.Column{RulesColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "alerts_users_assignee",
+				Columns:    []*schema.Column{AlertsColumns[20]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "alert_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{AlertsColumns[18]},
+			},
+			{
+				Name:    "alert_tenant_id_dedup_key_status",
+				Unique:  false,
+				Columns: []*schema.Column{AlertsColumns[18], AlertsColumns[6], AlertsColumns[5]},
+			},
+			{
+				Name:    "alert_tenant_id_last_seen",
+				Unique:  false,
+				Columns: []*schema.Column{AlertsColumns[18], AlertsColumns[9]},
+			},
+		},
+	}
+	// AlertCommentsColumns holds the columns for the "alert_comments" table.
+	AlertCommentsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 64},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "body", Type: field.TypeString, Size: 20000},
+		{Name: "alert_id", Type: field.TypeString, Size: 64},
+		{Name: "tenant_id", Type: field.TypeString, Size: 64},
+		{Name: "author_id", Type: field.TypeString, Nullable: true, Size: 64},
+	}
+	// AlertCommentsTable holds the schema information for the "alert_comments" table.
+	AlertCommentsTable = &schema.Table{
+		Name:       "alert_comments",
+		Columns:    AlertCommentsColumns,
+		PrimaryKey: []*schema.Column{AlertCommentsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "alert_comments_alerts_comments",
+				Columns:    []*schema.Column{AlertCommentsColumns[4]},
+				RefColumns: []*schema.Column{AlertsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "alert_comments_tenants_tenant",
+				Columns:    []*schema.Column{AlertCommentsColumns[5]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "alert_comments_users_author",
+				Columns:    []*schema.Column{AlertCommentsColumns[6]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "alertcomment_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{AlertCommentsColumns[5]},
+			},
+		},
+	}
+	// AlertStreamEntriesColumns holds the columns for the "alert_stream_entries" table.
+	AlertStreamEntriesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 64},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "seq", Type: field.TypeInt64},
+		{Name: "alert_id", Type: field.TypeString},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"CREATED", "UPDATED"}},
+		{Name: "tenant_id", Type: field.TypeString, Size: 64},
+	}
+	// AlertStreamEntriesTable holds the schema information for the "alert_stream_entries" table.
+	AlertStreamEntriesTable = &schema.Table{
+		Name:       "alert_stream_entries",
+		Columns:    AlertStreamEntriesColumns,
+		PrimaryKey: []*schema.Column{AlertStreamEntriesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "alert_stream_entries_tenants_tenant",
+				Columns:    []*schema.Column{AlertStreamEntriesColumns[6]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "alertstreamentry_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{AlertStreamEntriesColumns[6]},
+			},
+			{
+				Name:    "alertstreamentry_tenant_id_seq",
+				Unique:  true,
+				Columns: []*schema.Column{AlertStreamEntriesColumns[6], AlertStreamEntriesColumns[3]},
+			},
+		},
+	}
+	// AlertStreamHeadsColumns holds the columns for the "alert_stream_heads" table.
+	AlertStreamHeadsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 64},
+		{Name: "seq", Type: field.TypeInt64, Default: 0},
+		{Name: "tenant_id", Type: field.TypeString, Size: 64},
+	}
+	// AlertStreamHeadsTable holds the schema information for the "alert_stream_heads" table.
+	AlertStreamHeadsTable = &schema.Table{
+		Name:       "alert_stream_heads",
+		Columns:    AlertStreamHeadsColumns,
+		PrimaryKey: []*schema.Column{AlertStreamHeadsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "alert_stream_heads_tenants_tenant",
+				Columns:    []*schema.Column{AlertStreamHeadsColumns[2]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "alertstreamhead_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{AlertStreamHeadsColumns[2]},
+			},
+			{
+				Name:    "alertstreamhead_tenant_unique",
+				Unique:  true,
+				Columns: []*schema.Column{AlertStreamHeadsColumns[2]},
+			},
+		},
+	}
 	// CasbinRulesColumns holds the columns for the "casbin_rules" table.
 	CasbinRulesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 64},
@@ -71,6 +249,95 @@ var (
 				Name:    "casbinrule_ptype_v0_v1_v2_v3_v4_v5",
 				Unique:  true,
 				Columns: []*schema.Column{CasbinRulesColumns[1], CasbinRulesColumns[2], CasbinRulesColumns[3], CasbinRulesColumns[4], CasbinRulesColumns[5], CasbinRulesColumns[6], CasbinRulesColumns[7]},
+			},
+		},
+	}
+	// EventsColumns holds the columns for the "events" table.
+	EventsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 64},
+		{Name: "external_id", Type: field.TypeString, Nullable: true, Size: 128},
+		{Name: "batch_id", Type: field.TypeString},
+		{Name: "timestamp", Type: field.TypeTime},
+		{Name: "received_at", Type: field.TypeTime},
+		{Name: "category", Type: field.TypeString, Nullable: true},
+		{Name: "action", Type: field.TypeString, Nullable: true},
+		{Name: "outcome", Type: field.TypeString, Nullable: true},
+		{Name: "source_ip", Type: field.TypeString, Nullable: true},
+		{Name: "user_name", Type: field.TypeString, Nullable: true},
+		{Name: "host_name", Type: field.TypeString, Nullable: true},
+		{Name: "fields", Type: field.TypeJSON},
+		{Name: "original", Type: field.TypeJSON},
+		{Name: "tenant_id", Type: field.TypeString, Size: 64},
+	}
+	// EventsTable holds the schema information for the "events" table.
+	EventsTable = &schema.Table{
+		Name:       "events",
+		Columns:    EventsColumns,
+		PrimaryKey: []*schema.Column{EventsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "events_tenants_tenant",
+				Columns:    []*schema.Column{EventsColumns[13]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "event_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{EventsColumns[13]},
+			},
+			{
+				Name:    "event_tenant_id_external_id",
+				Unique:  true,
+				Columns: []*schema.Column{EventsColumns[13], EventsColumns[1]},
+			},
+			{
+				Name:    "event_tenant_id_batch_id",
+				Unique:  false,
+				Columns: []*schema.Column{EventsColumns[13], EventsColumns[2]},
+			},
+			{
+				Name:    "event_tenant_id_timestamp",
+				Unique:  false,
+				Columns: []*schema.Column{EventsColumns[13], EventsColumns[3]},
+			},
+		},
+	}
+	// IngestRequestsColumns holds the columns for the "ingest_requests" table.
+	IngestRequestsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 64},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "key", Type: field.TypeString, Size: 255},
+		{Name: "body_hash", Type: field.TypeString},
+		{Name: "response", Type: field.TypeBytes, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeString, Size: 64},
+	}
+	// IngestRequestsTable holds the schema information for the "ingest_requests" table.
+	IngestRequestsTable = &schema.Table{
+		Name:       "ingest_requests",
+		Columns:    IngestRequestsColumns,
+		PrimaryKey: []*schema.Column{IngestRequestsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "ingest_requests_tenants_tenant",
+				Columns:    []*schema.Column{IngestRequestsColumns[6]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "ingestrequest_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{IngestRequestsColumns[6]},
+			},
+			{
+				Name:    "ingestrequest_tenant_id_key",
+				Unique:  true,
+				Columns: []*schema.Column{IngestRequestsColumns[6], IngestRequestsColumns[3]},
 			},
 		},
 	}
@@ -144,6 +411,49 @@ var (
 			},
 		},
 	}
+	// RulesColumns holds the columns for the "rules" table.
+	RulesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 64},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "name", Type: field.TypeString, Size: 300},
+		{Name: "key", Type: field.TypeString, Nullable: true},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"SIGMA", "THRESHOLD"}},
+		{Name: "definition", Type: field.TypeString, Size: 262144},
+		{Name: "severity", Type: field.TypeEnum, Enums: []string{"LOW", "MEDIUM", "HIGH", "CRITICAL"}},
+		{Name: "enabled", Type: field.TypeBool, Default: true},
+		{Name: "description", Type: field.TypeString, Nullable: true, Size: 4000},
+		{Name: "tags", Type: field.TypeJSON, Nullable: true},
+		{Name: "dedup_fields", Type: field.TypeJSON, Nullable: true},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "tenant_id", Type: field.TypeString, Size: 64},
+	}
+	// RulesTable holds the schema information for the "rules" table.
+	RulesTable = &schema.Table{
+		Name:       "rules",
+		Columns:    RulesColumns,
+		PrimaryKey: []*schema.Column{RulesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "rules_tenants_tenant",
+				Columns:    []*schema.Column{RulesColumns[13]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "rule_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{RulesColumns[13]},
+			},
+			{
+				Name:    "rule_tenant_id_key",
+				Unique:  true,
+				Columns: []*schema.Column{RulesColumns[13], RulesColumns[4]},
+			},
+		},
+	}
 	// SessionsColumns holds the columns for the "sessions" table.
 	SessionsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 64},
@@ -193,6 +503,43 @@ var (
 		Columns:    TenantsColumns,
 		PrimaryKey: []*schema.Column{TenantsColumns[0]},
 	}
+	// ThresholdHitsColumns holds the columns for the "threshold_hits" table.
+	ThresholdHitsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 64},
+		{Name: "rule_id", Type: field.TypeString},
+		{Name: "group_key", Type: field.TypeString},
+		{Name: "at", Type: field.TypeTime},
+		{Name: "event_id", Type: field.TypeString},
+		{Name: "distinct", Type: field.TypeString, Nullable: true},
+		{Name: "follow_up", Type: field.TypeBool, Default: false},
+		{Name: "tenant_id", Type: field.TypeString, Size: 64},
+	}
+	// ThresholdHitsTable holds the schema information for the "threshold_hits" table.
+	ThresholdHitsTable = &schema.Table{
+		Name:       "threshold_hits",
+		Columns:    ThresholdHitsColumns,
+		PrimaryKey: []*schema.Column{ThresholdHitsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "threshold_hits_tenants_tenant",
+				Columns:    []*schema.Column{ThresholdHitsColumns[7]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "thresholdhit_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{ThresholdHitsColumns[7]},
+			},
+			{
+				Name:    "thresholdhit_tenant_id_rule_id_group_key_at",
+				Unique:  false,
+				Columns: []*schema.Column{ThresholdHitsColumns[7], ThresholdHitsColumns[1], ThresholdHitsColumns[2], ThresholdHitsColumns[3]},
+			},
+		},
+	}
 	// UsersColumns holds the columns for the "users" table.
 	UsersColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 64},
@@ -213,19 +560,39 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		APIKeysTable,
+		AlertsTable,
+		AlertCommentsTable,
+		AlertStreamEntriesTable,
+		AlertStreamHeadsTable,
 		CasbinRulesTable,
+		EventsTable,
+		IngestRequestsTable,
 		MembershipsTable,
 		RefreshTokensTable,
+		RulesTable,
 		SessionsTable,
 		TenantsTable,
+		ThresholdHitsTable,
 		UsersTable,
 	}
 )
 
 func init() {
 	APIKeysTable.ForeignKeys[0].RefTable = TenantsTable
+	AlertsTable.ForeignKeys[0].RefTable = TenantsTable
+	AlertsTable.ForeignKeys[1].RefTable = RulesTable
+	AlertsTable.ForeignKeys[2].RefTable = UsersTable
+	AlertCommentsTable.ForeignKeys[0].RefTable = AlertsTable
+	AlertCommentsTable.ForeignKeys[1].RefTable = TenantsTable
+	AlertCommentsTable.ForeignKeys[2].RefTable = UsersTable
+	AlertStreamEntriesTable.ForeignKeys[0].RefTable = TenantsTable
+	AlertStreamHeadsTable.ForeignKeys[0].RefTable = TenantsTable
+	EventsTable.ForeignKeys[0].RefTable = TenantsTable
+	IngestRequestsTable.ForeignKeys[0].RefTable = TenantsTable
 	MembershipsTable.ForeignKeys[0].RefTable = TenantsTable
 	MembershipsTable.ForeignKeys[1].RefTable = UsersTable
 	RefreshTokensTable.ForeignKeys[0].RefTable = SessionsTable
+	RulesTable.ForeignKeys[0].RefTable = TenantsTable
 	SessionsTable.ForeignKeys[0].RefTable = UsersTable
+	ThresholdHitsTable.ForeignKeys[0].RefTable = TenantsTable
 }

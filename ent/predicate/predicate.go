@@ -9,8 +9,26 @@ import (
 // APIKey is the predicate function for apikey builders.
 type APIKey func(*sql.Selector)
 
+// Alert is the predicate function for alert builders.
+type Alert func(*sql.Selector)
+
+// AlertComment is the predicate function for alertcomment builders.
+type AlertComment func(*sql.Selector)
+
+// AlertStreamEntry is the predicate function for alertstreamentry builders.
+type AlertStreamEntry func(*sql.Selector)
+
+// AlertStreamHead is the predicate function for alertstreamhead builders.
+type AlertStreamHead func(*sql.Selector)
+
 // CasbinRule is the predicate function for casbinrule builders.
 type CasbinRule func(*sql.Selector)
+
+// Event is the predicate function for event builders.
+type Event func(*sql.Selector)
+
+// IngestRequest is the predicate function for ingestrequest builders.
+type IngestRequest func(*sql.Selector)
 
 // Membership is the predicate function for membership builders.
 type Membership func(*sql.Selector)
@@ -18,11 +36,17 @@ type Membership func(*sql.Selector)
 // RefreshToken is the predicate function for refreshtoken builders.
 type RefreshToken func(*sql.Selector)
 
+// Rule is the predicate function for rule builders.
+type Rule func(*sql.Selector)
+
 // Session is the predicate function for session builders.
 type Session func(*sql.Selector)
 
 // Tenant is the predicate function for tenant builders.
 type Tenant func(*sql.Selector)
+
+// ThresholdHit is the predicate function for thresholdhit builders.
+type ThresholdHit func(*sql.Selector)
 
 // User is the predicate function for user builders.
 type User func(*sql.Selector)

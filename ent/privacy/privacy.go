@@ -135,6 +135,102 @@ func (f APIKeyMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.APIKeyMutation", m)
 }
 
+// The AlertQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type AlertQueryRuleFunc func(context.Context, *ent.AlertQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f AlertQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AlertQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.AlertQuery", q)
+}
+
+// The AlertMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type AlertMutationRuleFunc func(context.Context, *ent.AlertMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f AlertMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.AlertMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AlertMutation", m)
+}
+
+// The AlertCommentQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type AlertCommentQueryRuleFunc func(context.Context, *ent.AlertCommentQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f AlertCommentQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AlertCommentQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.AlertCommentQuery", q)
+}
+
+// The AlertCommentMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type AlertCommentMutationRuleFunc func(context.Context, *ent.AlertCommentMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f AlertCommentMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.AlertCommentMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AlertCommentMutation", m)
+}
+
+// The AlertStreamEntryQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type AlertStreamEntryQueryRuleFunc func(context.Context, *ent.AlertStreamEntryQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f AlertStreamEntryQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AlertStreamEntryQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.AlertStreamEntryQuery", q)
+}
+
+// The AlertStreamEntryMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type AlertStreamEntryMutationRuleFunc func(context.Context, *ent.AlertStreamEntryMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f AlertStreamEntryMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.AlertStreamEntryMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AlertStreamEntryMutation", m)
+}
+
+// The AlertStreamHeadQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type AlertStreamHeadQueryRuleFunc func(context.Context, *ent.AlertStreamHeadQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f AlertStreamHeadQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AlertStreamHeadQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.AlertStreamHeadQuery", q)
+}
+
+// The AlertStreamHeadMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type AlertStreamHeadMutationRuleFunc func(context.Context, *ent.AlertStreamHeadMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f AlertStreamHeadMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.AlertStreamHeadMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AlertStreamHeadMutation", m)
+}
+
 // The CasbinRuleQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type CasbinRuleQueryRuleFunc func(context.Context, *ent.CasbinRuleQuery) error
@@ -157,6 +253,54 @@ func (f CasbinRuleMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Muta
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.CasbinRuleMutation", m)
+}
+
+// The EventQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type EventQueryRuleFunc func(context.Context, *ent.EventQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f EventQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.EventQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.EventQuery", q)
+}
+
+// The EventMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type EventMutationRuleFunc func(context.Context, *ent.EventMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f EventMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.EventMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.EventMutation", m)
+}
+
+// The IngestRequestQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type IngestRequestQueryRuleFunc func(context.Context, *ent.IngestRequestQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f IngestRequestQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.IngestRequestQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.IngestRequestQuery", q)
+}
+
+// The IngestRequestMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type IngestRequestMutationRuleFunc func(context.Context, *ent.IngestRequestMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f IngestRequestMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.IngestRequestMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.IngestRequestMutation", m)
 }
 
 // The MembershipQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -207,6 +351,30 @@ func (f RefreshTokenMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mu
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.RefreshTokenMutation", m)
 }
 
+// The RuleQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type RuleQueryRuleFunc func(context.Context, *ent.RuleQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f RuleQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.RuleQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.RuleQuery", q)
+}
+
+// The RuleMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type RuleMutationRuleFunc func(context.Context, *ent.RuleMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f RuleMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.RuleMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.RuleMutation", m)
+}
+
 // The SessionQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type SessionQueryRuleFunc func(context.Context, *ent.SessionQuery) error
@@ -253,6 +421,30 @@ func (f TenantMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.TenantMutation", m)
+}
+
+// The ThresholdHitQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ThresholdHitQueryRuleFunc func(context.Context, *ent.ThresholdHitQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ThresholdHitQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ThresholdHitQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ThresholdHitQuery", q)
+}
+
+// The ThresholdHitMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ThresholdHitMutationRuleFunc func(context.Context, *ent.ThresholdHitMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ThresholdHitMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ThresholdHitMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ThresholdHitMutation", m)
 }
 
 // The UserQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -316,15 +508,31 @@ func queryFilter(q ent.Query) (Filter, error) {
 	switch q := q.(type) {
 	case *ent.APIKeyQuery:
 		return q.Filter(), nil
+	case *ent.AlertQuery:
+		return q.Filter(), nil
+	case *ent.AlertCommentQuery:
+		return q.Filter(), nil
+	case *ent.AlertStreamEntryQuery:
+		return q.Filter(), nil
+	case *ent.AlertStreamHeadQuery:
+		return q.Filter(), nil
 	case *ent.CasbinRuleQuery:
+		return q.Filter(), nil
+	case *ent.EventQuery:
+		return q.Filter(), nil
+	case *ent.IngestRequestQuery:
 		return q.Filter(), nil
 	case *ent.MembershipQuery:
 		return q.Filter(), nil
 	case *ent.RefreshTokenQuery:
 		return q.Filter(), nil
+	case *ent.RuleQuery:
+		return q.Filter(), nil
 	case *ent.SessionQuery:
 		return q.Filter(), nil
 	case *ent.TenantQuery:
+		return q.Filter(), nil
+	case *ent.ThresholdHitQuery:
 		return q.Filter(), nil
 	case *ent.UserQuery:
 		return q.Filter(), nil
@@ -337,15 +545,31 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	switch m := m.(type) {
 	case *ent.APIKeyMutation:
 		return m.Filter(), nil
+	case *ent.AlertMutation:
+		return m.Filter(), nil
+	case *ent.AlertCommentMutation:
+		return m.Filter(), nil
+	case *ent.AlertStreamEntryMutation:
+		return m.Filter(), nil
+	case *ent.AlertStreamHeadMutation:
+		return m.Filter(), nil
 	case *ent.CasbinRuleMutation:
+		return m.Filter(), nil
+	case *ent.EventMutation:
+		return m.Filter(), nil
+	case *ent.IngestRequestMutation:
 		return m.Filter(), nil
 	case *ent.MembershipMutation:
 		return m.Filter(), nil
 	case *ent.RefreshTokenMutation:
 		return m.Filter(), nil
+	case *ent.RuleMutation:
+		return m.Filter(), nil
 	case *ent.SessionMutation:
 		return m.Filter(), nil
 	case *ent.TenantMutation:
+		return m.Filter(), nil
+	case *ent.ThresholdHitMutation:
 		return m.Filter(), nil
 	case *ent.UserMutation:
 		return m.Filter(), nil

@@ -6,12 +6,20 @@ import (
 	"context"
 	"time"
 
+	"github.com/vigilhq/vigil/ent/alert"
+	"github.com/vigilhq/vigil/ent/alertcomment"
+	"github.com/vigilhq/vigil/ent/alertstreamentry"
+	"github.com/vigilhq/vigil/ent/alertstreamhead"
 	"github.com/vigilhq/vigil/ent/apikey"
 	"github.com/vigilhq/vigil/ent/casbinrule"
+	"github.com/vigilhq/vigil/ent/event"
+	"github.com/vigilhq/vigil/ent/ingestrequest"
 	"github.com/vigilhq/vigil/ent/membership"
 	"github.com/vigilhq/vigil/ent/refreshtoken"
+	"github.com/vigilhq/vigil/ent/rule"
 	"github.com/vigilhq/vigil/ent/session"
 	"github.com/vigilhq/vigil/ent/tenant"
+	"github.com/vigilhq/vigil/ent/thresholdhit"
 	"github.com/vigilhq/vigil/ent/user"
 	"github.com/vigilhq/vigil/internal/pulid"
 	"github.com/vigilhq/vigil/schema"
@@ -85,6 +93,228 @@ func init() {
 	apikey.DefaultID = apikeyDescID.Default.(func() pulid.ID)
 	// apikey.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	apikey.IDValidator = apikeyDescID.Validators[0].(func(string) error)
+	alertMixin := schema.Alert{}.Mixin()
+	alert.Policy = privacy.NewPolicies(alertMixin[2], schema.Alert{})
+	alert.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := alert.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	alertMixinHooks2 := alertMixin[2].Hooks()
+
+	alert.Hooks[1] = alertMixinHooks2[0]
+	alertMixinInters2 := alertMixin[2].Interceptors()
+	alert.Interceptors[0] = alertMixinInters2[0]
+	alertMixinFields0 := alertMixin[0].Fields()
+	_ = alertMixinFields0
+	alertMixinFields1 := alertMixin[1].Fields()
+	_ = alertMixinFields1
+	alertMixinFields2 := alertMixin[2].Fields()
+	_ = alertMixinFields2
+	alertFields := schema.Alert{}.Fields()
+	_ = alertFields
+	// alertDescCreatedAt is the schema descriptor for created_at field.
+	alertDescCreatedAt := alertMixinFields1[0].Descriptor()
+	// alert.DefaultCreatedAt holds the default value on creation for the created_at field.
+	alert.DefaultCreatedAt = alertDescCreatedAt.Default.(func() time.Time)
+	// alertDescUpdatedAt is the schema descriptor for updated_at field.
+	alertDescUpdatedAt := alertMixinFields1[1].Descriptor()
+	// alert.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	alert.DefaultUpdatedAt = alertDescUpdatedAt.Default.(func() time.Time)
+	// alert.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	alert.UpdateDefaultUpdatedAt = alertDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// alertDescTenantID is the schema descriptor for tenant_id field.
+	alertDescTenantID := alertMixinFields2[0].Descriptor()
+	// alert.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
+	alert.TenantIDValidator = alertDescTenantID.Validators[0].(func(string) error)
+	// alertDescTitle is the schema descriptor for title field.
+	alertDescTitle := alertFields[0].Descriptor()
+	// alert.TitleValidator is a validator for the "title" field. It is called by the builders before save.
+	alert.TitleValidator = func() func(string) error {
+		validators := alertDescTitle.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(title string) error {
+			for _, fn := range fns {
+				if err := fn(title); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// alertDescCount is the schema descriptor for count field.
+	alertDescCount := alertFields[6].Descriptor()
+	// alert.DefaultCount holds the default value on creation for the count field.
+	alert.DefaultCount = alertDescCount.Default.(int)
+	// alertDescRiskScore is the schema descriptor for risk_score field.
+	alertDescRiskScore := alertFields[9].Descriptor()
+	// alert.RiskScoreValidator is a validator for the "risk_score" field. It is called by the builders before save.
+	alert.RiskScoreValidator = func() func(int) error {
+		validators := alertDescRiskScore.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(risk_score int) error {
+			for _, fn := range fns {
+				if err := fn(risk_score); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// alertDescID is the schema descriptor for id field.
+	alertDescID := alertMixinFields0[0].Descriptor()
+	// alert.DefaultID holds the default value on creation for the id field.
+	alert.DefaultID = alertDescID.Default.(func() pulid.ID)
+	// alert.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	alert.IDValidator = alertDescID.Validators[0].(func(string) error)
+	alertcommentMixin := schema.AlertComment{}.Mixin()
+	alertcomment.Policy = privacy.NewPolicies(alertcommentMixin[2], schema.AlertComment{})
+	alertcomment.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := alertcomment.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	alertcommentMixinHooks2 := alertcommentMixin[2].Hooks()
+
+	alertcomment.Hooks[1] = alertcommentMixinHooks2[0]
+	alertcommentMixinInters2 := alertcommentMixin[2].Interceptors()
+	alertcomment.Interceptors[0] = alertcommentMixinInters2[0]
+	alertcommentMixinFields0 := alertcommentMixin[0].Fields()
+	_ = alertcommentMixinFields0
+	alertcommentMixinFields1 := alertcommentMixin[1].Fields()
+	_ = alertcommentMixinFields1
+	alertcommentMixinFields2 := alertcommentMixin[2].Fields()
+	_ = alertcommentMixinFields2
+	alertcommentFields := schema.AlertComment{}.Fields()
+	_ = alertcommentFields
+	// alertcommentDescCreatedAt is the schema descriptor for created_at field.
+	alertcommentDescCreatedAt := alertcommentMixinFields1[0].Descriptor()
+	// alertcomment.DefaultCreatedAt holds the default value on creation for the created_at field.
+	alertcomment.DefaultCreatedAt = alertcommentDescCreatedAt.Default.(func() time.Time)
+	// alertcommentDescUpdatedAt is the schema descriptor for updated_at field.
+	alertcommentDescUpdatedAt := alertcommentMixinFields1[1].Descriptor()
+	// alertcomment.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	alertcomment.DefaultUpdatedAt = alertcommentDescUpdatedAt.Default.(func() time.Time)
+	// alertcomment.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	alertcomment.UpdateDefaultUpdatedAt = alertcommentDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// alertcommentDescTenantID is the schema descriptor for tenant_id field.
+	alertcommentDescTenantID := alertcommentMixinFields2[0].Descriptor()
+	// alertcomment.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
+	alertcomment.TenantIDValidator = alertcommentDescTenantID.Validators[0].(func(string) error)
+	// alertcommentDescBody is the schema descriptor for body field.
+	alertcommentDescBody := alertcommentFields[2].Descriptor()
+	// alertcomment.BodyValidator is a validator for the "body" field. It is called by the builders before save.
+	alertcomment.BodyValidator = func() func(string) error {
+		validators := alertcommentDescBody.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(body string) error {
+			for _, fn := range fns {
+				if err := fn(body); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// alertcommentDescID is the schema descriptor for id field.
+	alertcommentDescID := alertcommentMixinFields0[0].Descriptor()
+	// alertcomment.DefaultID holds the default value on creation for the id field.
+	alertcomment.DefaultID = alertcommentDescID.Default.(func() pulid.ID)
+	// alertcomment.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	alertcomment.IDValidator = alertcommentDescID.Validators[0].(func(string) error)
+	alertstreamentryMixin := schema.AlertStreamEntry{}.Mixin()
+	alertstreamentry.Policy = privacy.NewPolicies(alertstreamentryMixin[2], schema.AlertStreamEntry{})
+	alertstreamentry.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := alertstreamentry.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	alertstreamentryMixinHooks2 := alertstreamentryMixin[2].Hooks()
+
+	alertstreamentry.Hooks[1] = alertstreamentryMixinHooks2[0]
+	alertstreamentryMixinInters2 := alertstreamentryMixin[2].Interceptors()
+	alertstreamentry.Interceptors[0] = alertstreamentryMixinInters2[0]
+	alertstreamentryMixinFields0 := alertstreamentryMixin[0].Fields()
+	_ = alertstreamentryMixinFields0
+	alertstreamentryMixinFields1 := alertstreamentryMixin[1].Fields()
+	_ = alertstreamentryMixinFields1
+	alertstreamentryMixinFields2 := alertstreamentryMixin[2].Fields()
+	_ = alertstreamentryMixinFields2
+	alertstreamentryFields := schema.AlertStreamEntry{}.Fields()
+	_ = alertstreamentryFields
+	// alertstreamentryDescCreatedAt is the schema descriptor for created_at field.
+	alertstreamentryDescCreatedAt := alertstreamentryMixinFields1[0].Descriptor()
+	// alertstreamentry.DefaultCreatedAt holds the default value on creation for the created_at field.
+	alertstreamentry.DefaultCreatedAt = alertstreamentryDescCreatedAt.Default.(func() time.Time)
+	// alertstreamentryDescUpdatedAt is the schema descriptor for updated_at field.
+	alertstreamentryDescUpdatedAt := alertstreamentryMixinFields1[1].Descriptor()
+	// alertstreamentry.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	alertstreamentry.DefaultUpdatedAt = alertstreamentryDescUpdatedAt.Default.(func() time.Time)
+	// alertstreamentry.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	alertstreamentry.UpdateDefaultUpdatedAt = alertstreamentryDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// alertstreamentryDescTenantID is the schema descriptor for tenant_id field.
+	alertstreamentryDescTenantID := alertstreamentryMixinFields2[0].Descriptor()
+	// alertstreamentry.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
+	alertstreamentry.TenantIDValidator = alertstreamentryDescTenantID.Validators[0].(func(string) error)
+	// alertstreamentryDescID is the schema descriptor for id field.
+	alertstreamentryDescID := alertstreamentryMixinFields0[0].Descriptor()
+	// alertstreamentry.DefaultID holds the default value on creation for the id field.
+	alertstreamentry.DefaultID = alertstreamentryDescID.Default.(func() pulid.ID)
+	// alertstreamentry.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	alertstreamentry.IDValidator = alertstreamentryDescID.Validators[0].(func(string) error)
+	alertstreamheadMixin := schema.AlertStreamHead{}.Mixin()
+	alertstreamhead.Policy = privacy.NewPolicies(alertstreamheadMixin[1], schema.AlertStreamHead{})
+	alertstreamhead.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := alertstreamhead.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	alertstreamheadMixinHooks1 := alertstreamheadMixin[1].Hooks()
+
+	alertstreamhead.Hooks[1] = alertstreamheadMixinHooks1[0]
+	alertstreamheadMixinInters1 := alertstreamheadMixin[1].Interceptors()
+	alertstreamhead.Interceptors[0] = alertstreamheadMixinInters1[0]
+	alertstreamheadMixinFields0 := alertstreamheadMixin[0].Fields()
+	_ = alertstreamheadMixinFields0
+	alertstreamheadMixinFields1 := alertstreamheadMixin[1].Fields()
+	_ = alertstreamheadMixinFields1
+	alertstreamheadFields := schema.AlertStreamHead{}.Fields()
+	_ = alertstreamheadFields
+	// alertstreamheadDescTenantID is the schema descriptor for tenant_id field.
+	alertstreamheadDescTenantID := alertstreamheadMixinFields1[0].Descriptor()
+	// alertstreamhead.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
+	alertstreamhead.TenantIDValidator = alertstreamheadDescTenantID.Validators[0].(func(string) error)
+	// alertstreamheadDescSeq is the schema descriptor for seq field.
+	alertstreamheadDescSeq := alertstreamheadFields[0].Descriptor()
+	// alertstreamhead.DefaultSeq holds the default value on creation for the seq field.
+	alertstreamhead.DefaultSeq = alertstreamheadDescSeq.Default.(int64)
+	// alertstreamheadDescID is the schema descriptor for id field.
+	alertstreamheadDescID := alertstreamheadMixinFields0[0].Descriptor()
+	// alertstreamhead.DefaultID holds the default value on creation for the id field.
+	alertstreamhead.DefaultID = alertstreamheadDescID.Default.(func() pulid.ID)
+	// alertstreamhead.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	alertstreamhead.IDValidator = alertstreamheadDescID.Validators[0].(func(string) error)
 	casbinruleMixin := schema.CasbinRule{}.Mixin()
 	casbinrule.Policy = privacy.NewPolicies(schema.CasbinRule{})
 	casbinrule.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -161,6 +391,106 @@ func init() {
 	casbinrule.DefaultID = casbinruleDescID.Default.(func() pulid.ID)
 	// casbinrule.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	casbinrule.IDValidator = casbinruleDescID.Validators[0].(func(string) error)
+	eventMixin := schema.Event{}.Mixin()
+	event.Policy = privacy.NewPolicies(eventMixin[1], schema.Event{})
+	event.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := event.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	eventMixinHooks1 := eventMixin[1].Hooks()
+
+	event.Hooks[1] = eventMixinHooks1[0]
+	eventMixinInters1 := eventMixin[1].Interceptors()
+	event.Interceptors[0] = eventMixinInters1[0]
+	eventMixinFields0 := eventMixin[0].Fields()
+	_ = eventMixinFields0
+	eventMixinFields1 := eventMixin[1].Fields()
+	_ = eventMixinFields1
+	eventFields := schema.Event{}.Fields()
+	_ = eventFields
+	// eventDescTenantID is the schema descriptor for tenant_id field.
+	eventDescTenantID := eventMixinFields1[0].Descriptor()
+	// event.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
+	event.TenantIDValidator = eventDescTenantID.Validators[0].(func(string) error)
+	// eventDescExternalID is the schema descriptor for external_id field.
+	eventDescExternalID := eventFields[0].Descriptor()
+	// event.ExternalIDValidator is a validator for the "external_id" field. It is called by the builders before save.
+	event.ExternalIDValidator = eventDescExternalID.Validators[0].(func(string) error)
+	// eventDescReceivedAt is the schema descriptor for received_at field.
+	eventDescReceivedAt := eventFields[3].Descriptor()
+	// event.DefaultReceivedAt holds the default value on creation for the received_at field.
+	event.DefaultReceivedAt = eventDescReceivedAt.Default.(func() time.Time)
+	// eventDescID is the schema descriptor for id field.
+	eventDescID := eventMixinFields0[0].Descriptor()
+	// event.DefaultID holds the default value on creation for the id field.
+	event.DefaultID = eventDescID.Default.(func() pulid.ID)
+	// event.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	event.IDValidator = eventDescID.Validators[0].(func(string) error)
+	ingestrequestMixin := schema.IngestRequest{}.Mixin()
+	ingestrequest.Policy = privacy.NewPolicies(ingestrequestMixin[2], schema.IngestRequest{})
+	ingestrequest.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := ingestrequest.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	ingestrequestMixinHooks2 := ingestrequestMixin[2].Hooks()
+
+	ingestrequest.Hooks[1] = ingestrequestMixinHooks2[0]
+	ingestrequestMixinInters2 := ingestrequestMixin[2].Interceptors()
+	ingestrequest.Interceptors[0] = ingestrequestMixinInters2[0]
+	ingestrequestMixinFields0 := ingestrequestMixin[0].Fields()
+	_ = ingestrequestMixinFields0
+	ingestrequestMixinFields1 := ingestrequestMixin[1].Fields()
+	_ = ingestrequestMixinFields1
+	ingestrequestMixinFields2 := ingestrequestMixin[2].Fields()
+	_ = ingestrequestMixinFields2
+	ingestrequestFields := schema.IngestRequest{}.Fields()
+	_ = ingestrequestFields
+	// ingestrequestDescCreatedAt is the schema descriptor for created_at field.
+	ingestrequestDescCreatedAt := ingestrequestMixinFields1[0].Descriptor()
+	// ingestrequest.DefaultCreatedAt holds the default value on creation for the created_at field.
+	ingestrequest.DefaultCreatedAt = ingestrequestDescCreatedAt.Default.(func() time.Time)
+	// ingestrequestDescUpdatedAt is the schema descriptor for updated_at field.
+	ingestrequestDescUpdatedAt := ingestrequestMixinFields1[1].Descriptor()
+	// ingestrequest.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	ingestrequest.DefaultUpdatedAt = ingestrequestDescUpdatedAt.Default.(func() time.Time)
+	// ingestrequest.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	ingestrequest.UpdateDefaultUpdatedAt = ingestrequestDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// ingestrequestDescTenantID is the schema descriptor for tenant_id field.
+	ingestrequestDescTenantID := ingestrequestMixinFields2[0].Descriptor()
+	// ingestrequest.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
+	ingestrequest.TenantIDValidator = ingestrequestDescTenantID.Validators[0].(func(string) error)
+	// ingestrequestDescKey is the schema descriptor for key field.
+	ingestrequestDescKey := ingestrequestFields[0].Descriptor()
+	// ingestrequest.KeyValidator is a validator for the "key" field. It is called by the builders before save.
+	ingestrequest.KeyValidator = func() func(string) error {
+		validators := ingestrequestDescKey.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(key string) error {
+			for _, fn := range fns {
+				if err := fn(key); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// ingestrequestDescID is the schema descriptor for id field.
+	ingestrequestDescID := ingestrequestMixinFields0[0].Descriptor()
+	// ingestrequest.DefaultID holds the default value on creation for the id field.
+	ingestrequest.DefaultID = ingestrequestDescID.Default.(func() pulid.ID)
+	// ingestrequest.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	ingestrequest.IDValidator = ingestrequestDescID.Validators[0].(func(string) error)
 	membershipMixin := schema.Membership{}.Mixin()
 	membership.Policy = privacy.NewPolicies(membershipMixin[2], schema.Membership{})
 	membership.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -238,6 +568,97 @@ func init() {
 	refreshtoken.DefaultID = refreshtokenDescID.Default.(func() pulid.ID)
 	// refreshtoken.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	refreshtoken.IDValidator = refreshtokenDescID.Validators[0].(func(string) error)
+	ruleMixin := schema.Rule{}.Mixin()
+	rule.Policy = privacy.NewPolicies(ruleMixin[2], schema.Rule{})
+	rule.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := rule.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	ruleMixinHooks2 := ruleMixin[2].Hooks()
+
+	rule.Hooks[1] = ruleMixinHooks2[0]
+	ruleMixinInters2 := ruleMixin[2].Interceptors()
+	rule.Interceptors[0] = ruleMixinInters2[0]
+	ruleMixinFields0 := ruleMixin[0].Fields()
+	_ = ruleMixinFields0
+	ruleMixinFields1 := ruleMixin[1].Fields()
+	_ = ruleMixinFields1
+	ruleMixinFields2 := ruleMixin[2].Fields()
+	_ = ruleMixinFields2
+	ruleFields := schema.Rule{}.Fields()
+	_ = ruleFields
+	// ruleDescCreatedAt is the schema descriptor for created_at field.
+	ruleDescCreatedAt := ruleMixinFields1[0].Descriptor()
+	// rule.DefaultCreatedAt holds the default value on creation for the created_at field.
+	rule.DefaultCreatedAt = ruleDescCreatedAt.Default.(func() time.Time)
+	// ruleDescUpdatedAt is the schema descriptor for updated_at field.
+	ruleDescUpdatedAt := ruleMixinFields1[1].Descriptor()
+	// rule.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	rule.DefaultUpdatedAt = ruleDescUpdatedAt.Default.(func() time.Time)
+	// rule.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	rule.UpdateDefaultUpdatedAt = ruleDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// ruleDescTenantID is the schema descriptor for tenant_id field.
+	ruleDescTenantID := ruleMixinFields2[0].Descriptor()
+	// rule.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
+	rule.TenantIDValidator = ruleDescTenantID.Validators[0].(func(string) error)
+	// ruleDescName is the schema descriptor for name field.
+	ruleDescName := ruleFields[0].Descriptor()
+	// rule.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	rule.NameValidator = func() func(string) error {
+		validators := ruleDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// ruleDescDefinition is the schema descriptor for definition field.
+	ruleDescDefinition := ruleFields[3].Descriptor()
+	// rule.DefinitionValidator is a validator for the "definition" field. It is called by the builders before save.
+	rule.DefinitionValidator = func() func(string) error {
+		validators := ruleDescDefinition.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(definition string) error {
+			for _, fn := range fns {
+				if err := fn(definition); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// ruleDescEnabled is the schema descriptor for enabled field.
+	ruleDescEnabled := ruleFields[5].Descriptor()
+	// rule.DefaultEnabled holds the default value on creation for the enabled field.
+	rule.DefaultEnabled = ruleDescEnabled.Default.(bool)
+	// ruleDescDescription is the schema descriptor for description field.
+	ruleDescDescription := ruleFields[6].Descriptor()
+	// rule.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	rule.DescriptionValidator = ruleDescDescription.Validators[0].(func(string) error)
+	// ruleDescVersion is the schema descriptor for version field.
+	ruleDescVersion := ruleFields[9].Descriptor()
+	// rule.DefaultVersion holds the default value on creation for the version field.
+	rule.DefaultVersion = ruleDescVersion.Default.(int)
+	// ruleDescID is the schema descriptor for id field.
+	ruleDescID := ruleMixinFields0[0].Descriptor()
+	// rule.DefaultID holds the default value on creation for the id field.
+	rule.DefaultID = ruleDescID.Default.(func() pulid.ID)
+	// rule.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	rule.IDValidator = ruleDescID.Validators[0].(func(string) error)
 	sessionMixin := schema.Session{}.Mixin()
 	session.Policy = privacy.NewPolicies(schema.Session{})
 	session.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -363,6 +784,41 @@ func init() {
 	tenant.DefaultID = tenantDescID.Default.(func() pulid.ID)
 	// tenant.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	tenant.IDValidator = tenantDescID.Validators[0].(func(string) error)
+	thresholdhitMixin := schema.ThresholdHit{}.Mixin()
+	thresholdhit.Policy = privacy.NewPolicies(thresholdhitMixin[1], schema.ThresholdHit{})
+	thresholdhit.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := thresholdhit.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	thresholdhitMixinHooks1 := thresholdhitMixin[1].Hooks()
+
+	thresholdhit.Hooks[1] = thresholdhitMixinHooks1[0]
+	thresholdhitMixinInters1 := thresholdhitMixin[1].Interceptors()
+	thresholdhit.Interceptors[0] = thresholdhitMixinInters1[0]
+	thresholdhitMixinFields0 := thresholdhitMixin[0].Fields()
+	_ = thresholdhitMixinFields0
+	thresholdhitMixinFields1 := thresholdhitMixin[1].Fields()
+	_ = thresholdhitMixinFields1
+	thresholdhitFields := schema.ThresholdHit{}.Fields()
+	_ = thresholdhitFields
+	// thresholdhitDescTenantID is the schema descriptor for tenant_id field.
+	thresholdhitDescTenantID := thresholdhitMixinFields1[0].Descriptor()
+	// thresholdhit.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
+	thresholdhit.TenantIDValidator = thresholdhitDescTenantID.Validators[0].(func(string) error)
+	// thresholdhitDescFollowUp is the schema descriptor for follow_up field.
+	thresholdhitDescFollowUp := thresholdhitFields[5].Descriptor()
+	// thresholdhit.DefaultFollowUp holds the default value on creation for the follow_up field.
+	thresholdhit.DefaultFollowUp = thresholdhitDescFollowUp.Default.(bool)
+	// thresholdhitDescID is the schema descriptor for id field.
+	thresholdhitDescID := thresholdhitMixinFields0[0].Descriptor()
+	// thresholdhit.DefaultID holds the default value on creation for the id field.
+	thresholdhit.DefaultID = thresholdhitDescID.Default.(func() pulid.ID)
+	// thresholdhit.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	thresholdhit.IDValidator = thresholdhitDescID.Validators[0].(func(string) error)
 	userMixin := schema.User{}.Mixin()
 	user.Policy = privacy.NewPolicies(schema.User{})
 	user.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -3,10 +3,16 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 
 	"github.com/vigilhq/vigil/ent"
+	"github.com/vigilhq/vigil/ent/alert"
 	"github.com/vigilhq/vigil/ent/membership"
+	"github.com/vigilhq/vigil/ent/rule"
 	"github.com/vigilhq/vigil/internal/pulid"
 )
 
@@ -14,6 +20,21 @@ type AddMemberInput struct {
 	// an existing user's email
 	Email string          `json:"email"`
 	Role  membership.Role `json:"role"`
+}
+
+type AlertEvent struct {
+	// pass as after: to resume right after this event
+	Cursor string         `json:"cursor"`
+	Kind   AlertEventKind `json:"kind"`
+	Alert  *ent.Alert     `json:"alert"`
+}
+
+type AlertEventFilter struct {
+	Severities   []alert.Severity `json:"severities,omitempty"`
+	Statuses     []alert.Status   `json:"statuses,omitempty"`
+	MinRiskScore *int             `json:"minRiskScore,omitempty"`
+	RuleIds      []pulid.ID       `json:"ruleIds,omitempty"`
+	Kinds        []AlertEventKind `json:"kinds,omitempty"`
 }
 
 type AssignRoleInput struct {
@@ -47,6 +68,41 @@ type CreateAPIKeyPayload struct {
 	Secret string `json:"secret"`
 }
 
+type CreateRuleInput struct {
+	Name string    `json:"name"`
+	Kind rule.Kind `json:"kind"`
+	// a Sigma rule (YAML) or a threshold rule (YAML; see docs/detection.md)
+	Definition  string        `json:"definition"`
+	Severity    rule.Severity `json:"severity"`
+	Enabled     *bool         `json:"enabled,omitempty"`
+	Description *string       `json:"description,omitempty"`
+	// ECS fields that, with the rule, group detections into one alert (default: the threshold's group_by, or host.name and user.name)
+	DedupFields []string `json:"dedupFields,omitempty"`
+}
+
+type EventInput struct {
+	// one event as a JSON object: ECS JSON, Windows/Sysmon JSON with native names, or {"message": "<raw syslog line>"}
+	Data map[string]any `json:"data"`
+}
+
+type IngestError struct {
+	// 1-based position of the event in the request (the NDJSON line number on /v1/events)
+	Line    int    `json:"line"`
+	Message string `json:"message"`
+}
+
+type IngestResult struct {
+	// events stored by this request
+	Accepted int `json:"accepted"`
+	// events refused; each is named in errors
+	Rejected int `json:"rejected"`
+	// events whose id the tenant already holds (a retry); not stored again
+	Duplicates int            `json:"duplicates"`
+	Errors     []*IngestError `json:"errors"`
+	// the batch the score job works on; null when nothing was stored
+	BatchID *pulid.ID `json:"batchId,omitempty"`
+}
+
 type LoginInput struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
@@ -72,6 +128,29 @@ type SignUpInput struct {
 	Cookie *bool `json:"cookie,omitempty"`
 }
 
+type Subscription struct {
+}
+
+type UpdateAlertInput struct {
+	// NEW → ACKNOWLEDGED → IN_PROGRESS → RESOLVED | FALSE_POSITIVE; a closed alert may be reopened to IN_PROGRESS
+	Status *alert.Status `json:"status,omitempty"`
+	// a member of the tenant
+	AssigneeID    *pulid.ID       `json:"assigneeID,omitempty"`
+	ClearAssignee *bool           `json:"clearAssignee,omitempty"`
+	Severity      *alert.Severity `json:"severity,omitempty"`
+	// added as a comment with the change
+	Note *string `json:"note,omitempty"`
+}
+
+type UpdateRuleInput struct {
+	Name        *string        `json:"name,omitempty"`
+	Definition  *string        `json:"definition,omitempty"`
+	Severity    *rule.Severity `json:"severity,omitempty"`
+	Enabled     *bool          `json:"enabled,omitempty"`
+	Description *string        `json:"description,omitempty"`
+	DedupFields []string       `json:"dedupFields,omitempty"`
+}
+
 type Viewer struct {
 	User *ent.User `json:"user"`
 	// the tenant this session acts for
@@ -79,4 +158,59 @@ type Viewer struct {
 	Role   *membership.Role `json:"role,omitempty"`
 	// resource:action pairs the caller may use in this tenant
 	Permissions []string `json:"permissions"`
+}
+
+type AlertEventKind string
+
+const (
+	AlertEventKindCreated AlertEventKind = "CREATED"
+	AlertEventKindUpdated AlertEventKind = "UPDATED"
+)
+
+var AllAlertEventKind = []AlertEventKind{
+	AlertEventKindCreated,
+	AlertEventKindUpdated,
+}
+
+func (e AlertEventKind) IsValid() bool {
+	switch e {
+	case AlertEventKindCreated, AlertEventKindUpdated:
+		return true
+	}
+	return false
+}
+
+func (e AlertEventKind) String() string {
+	return string(e)
+}
+
+func (e *AlertEventKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AlertEventKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AlertEventKind", str)
+	}
+	return nil
+}
+
+func (e AlertEventKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AlertEventKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AlertEventKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
