@@ -43,6 +43,8 @@ type DB struct {
 	Ent     *ent.Client
 	// Path is the SQLite file; empty on PostgreSQL.
 	Path string
+
+	hooks []ent.Hook // added with Use, for the clients of WithConnTx too
 }
 
 // SQLiteFile is the name of the database file inside the data directory.
