@@ -17,32 +17,74 @@ import (
 
 // IngestEvents is the resolver for the ingestEvents field.
 func (r *mutationResolver) IngestEvents(ctx context.Context, events []*model.EventInput) (*model.IngestResult, error) {
-	panic(fmt.Errorf("not implemented: IngestEvents - ingestEvents"))
+	if _, err := r.require(ctx, "event:write"); err != nil {
+		return nil, err
+	}
+	if c := caller.From(ctx); !c.HasScope("events:write") {
+		return nil, forbidden("this API key lacks the events:write scope")
+	}
+	if len(events) > maxGraphQLEvents {
+		return nil, badInput("at most %d events per ingestEvents call; use POST /v1/events for bulk", maxGraphQLEvents)
+	}
+	objs := make([]map[string]any, len(events))
+	for i, e := range events {
+		objs[i] = e.Data
+	}
+	res, err := r.Ingest.Ingest(ctx, ingest.Request{Objects: objs})
+	if err != nil {
+		return nil, err
+	}
+	return ingestResult(res), nil
 }
 
 // CreateRule is the resolver for the createRule field.
 func (r *mutationResolver) CreateRule(ctx context.Context, input model.CreateRuleInput) (*ent.Rule, error) {
-	panic(fmt.Errorf("not implemented: CreateRule - createRule"))
+	if _, err := r.require(ctx, "rule:manage"); err != nil {
+		return nil, err
+	}
+	in := detect.RuleInput{
+		Name: input.Name, Kind: input.Kind, Definition: input.Definition, Severity: input.Severity,
+		Enabled: input.Enabled == nil || *input.Enabled, DedupFields: input.DedupFields, Tags: input.Tags,
+	}
+	if input.Description != nil {
+		in.Description = *input.Description
+	}
+	return r.Rules.Create(ctx, in)
 }
 
 // UpdateRule is the resolver for the updateRule field.
 func (r *mutationResolver) UpdateRule(ctx context.Context, id pulid.ID, input model.UpdateRuleInput) (*ent.Rule, error) {
-	panic(fmt.Errorf("not implemented: UpdateRule - updateRule"))
+	if _, err := r.require(ctx, "rule:manage"); err != nil {
+		return nil, err
+	}
+	return r.Rules.Update(ctx, id, detect.RuleUpdate{
+		Name: input.Name, Definition: input.Definition, Severity: input.Severity,
+		Enabled: input.Enabled, Description: input.Description, DedupFields: input.DedupFields, Tags: input.Tags,
+	})
 }
 
 // UpdateAlert is the resolver for the updateAlert field.
 func (r *mutationResolver) UpdateAlert(ctx context.Context, id pulid.ID, input model.UpdateAlertInput) (*ent.Alert, error) {
-	panic(fmt.Errorf("not implemented: UpdateAlert - updateAlert"))
+	if _, err := r.require(ctx, "alert:triage"); err != nil {
+		return nil, err
+	}
+	return r.Alerts.Update(ctx, id, alerting.Update{
+		Status: input.Status, AssigneeID: input.AssigneeID, ClearAssignee: input.ClearAssignee != nil && *input.ClearAssignee,
+		Severity: input.Severity, Note: input.Note,
+	})
 }
 
 // AddAlertComment is the resolver for the addAlertComment field.
 func (r *mutationResolver) AddAlertComment(ctx context.Context, alertID pulid.ID, body string) (*ent.AlertComment, error) {
-	panic(fmt.Errorf("not implemented: AddAlertComment - addAlertComment"))
+	if _, err := r.require(ctx, "alert:triage"); err != nil {
+		return nil, err
+	}
+	return r.Alerts.Comment(ctx, alertID, body)
 }
 
 // AlertEvents is the resolver for the alertEvents field.
 func (r *subscriptionResolver) AlertEvents(ctx context.Context, after *string, filter *model.AlertEventFilter) (<-chan *model.AlertEvent, error) {
-	panic(fmt.Errorf("not implemented: AlertEvents - alertEvents"))
+	return r.alertEvents(ctx, after, filter)
 }
 
 // Subscription returns generated.SubscriptionResolver implementation.

@@ -52,12 +52,20 @@ func (r *queryResolver) APIKeys(ctx context.Context, after *entgql.Cursor[pulid.
 
 // Alerts is the resolver for the alerts field.
 func (r *queryResolver) Alerts(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.AlertOrder, where *ent.AlertWhereInput) (*ent.AlertConnection, error) {
-	panic(fmt.Errorf("not implemented: Alerts - alerts"))
+	if _, err := r.require(ctx, "alert:read"); err != nil {
+		return nil, err
+	}
+	return r.Client.Alert.Query().Paginate(ctx, after, first, before, last,
+		ent.WithAlertOrder(orderBy), ent.WithAlertFilter(where.Filter))
 }
 
 // Rules is the resolver for the rules field.
 func (r *queryResolver) Rules(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.RuleOrder, where *ent.RuleWhereInput) (*ent.RuleConnection, error) {
-	panic(fmt.Errorf("not implemented: Rules - rules"))
+	if _, err := r.require(ctx, "rule:read"); err != nil {
+		return nil, err
+	}
+	return r.Client.Rule.Query().Paginate(ctx, after, first, before, last,
+		ent.WithRuleOrder(orderBy), ent.WithRuleFilter(where.Filter))
 }
 
 // Tenants is the resolver for the tenants field.

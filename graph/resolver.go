@@ -5,10 +5,16 @@
 package graph
 
 import (
+	"context"
+
 	"github.com/vigilhq/vigil/ent"
 	"github.com/vigilhq/vigil/graph/generated"
 	"github.com/vigilhq/vigil/graph/model"
+	"github.com/vigilhq/vigil/internal/alerting"
+	"github.com/vigilhq/vigil/internal/alertstream"
 	"github.com/vigilhq/vigil/internal/auth"
+	"github.com/vigilhq/vigil/internal/detect"
+	"github.com/vigilhq/vigil/internal/ingest"
 )
 
 // Resolver is the root resolver; it carries what resolvers need.
@@ -17,6 +23,14 @@ type Resolver struct {
 	Info   model.ServerInfo
 	Auth   *auth.Service
 	Authz  Authorizer
+
+	Ingest *ingest.Service
+	Rules  *detect.Rules
+	Alerts *alerting.Service
+	Hub    *alertstream.Hub
+	// OnSubscriptionEnd is told why a subscription ended (nil: the client
+	// left), so the transport can close with a fitting code.
+	OnSubscriptionEnd func(ctx context.Context, err error)
 }
 
 // NewSchema returns the executable schema for r.

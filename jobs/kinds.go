@@ -7,3 +7,9 @@ const (
 	// KindMaintenance is the platform's periodic housekeeping tick.
 	KindMaintenance = "vigil.maintenance"
 )
+
+// KindScore scores one ingested batch of a tenant's events.
+const KindScore = "vigil.score"
+
+// KindPruneDetection deletes expired threshold hits and idempotency records.
+const KindPruneDetection = "vigil.prune_detection"

@@ -60,8 +60,12 @@ type Detection struct {
 	Techniques []types.Technique
 	First      time.Time
 	Last       time.Time
-	Count      int
-	Samples    []map[string]any
+	// Count is the detection's events when it opens a new alert; NewCount
+	// those not counted by an earlier detection (a threshold burst spans
+	// earlier batches), added to an open alert. NewCount 0 means Count.
+	Count    int
+	NewCount int
+	Samples  []map[string]any
 	// Extra risk factors (intel matches, anomalies) beyond rule and volume.
 	Factors []types.RiskFactor
 }
@@ -87,6 +91,9 @@ func (s *Service) Raise(ctx context.Context, tx *ent.Tx, d Detection) (a *ent.Al
 	}
 	if d.Count <= 0 {
 		d.Count = 1
+	}
+	if d.NewCount <= 0 {
+		d.NewCount = d.Count
 	}
 	open, err := tx.Alert.Query().
 		Where(alert.DedupKey(d.DedupKey), alert.StatusNotIn(alert.StatusRESOLVED, alert.StatusFALSE_POSITIVE)).
@@ -123,7 +130,7 @@ func (s *Service) Raise(ctx context.Context, tx *ent.Tx, d Detection) (a *ent.Al
 		}
 		return a, true, nil
 	}
-	count := open.Count + d.Count
+	count := open.Count + d.NewCount
 	samples := open.Samples
 	if len(samples) < MaxSamples {
 		samples = append(samples, firstN(d.Samples, MaxSamples-len(samples))...)

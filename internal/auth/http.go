@@ -30,14 +30,7 @@ const (
 func (s *Service) AuthenticateRequest(r *http.Request) (*caller.Caller, error) {
 	ctx := r.Context()
 	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, cred, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || cred == "" {
-			return nil, ErrUnauthenticated
-		}
-		if LooksLikeAPIKey(cred) {
-			return s.AuthenticateAPIKey(ctx, cred)
-		}
-		return s.Authenticate(ctx, cred)
+		return s.AuthenticateBearer(ctx, h)
 	}
 	ck, err := r.Cookie(AccessCookie)
 	if err != nil || ck.Value == "" {
@@ -51,6 +44,20 @@ func (s *Service) AuthenticateRequest(r *http.Request) (*caller.Caller, error) {
 		}
 	}
 	return s.Authenticate(ctx, ck.Value)
+}
+
+// AuthenticateBearer finds the caller of an Authorization value
+// "Bearer <access token or API key>" (HTTP header, or a websocket's
+// connection_init payload).
+func (s *Service) AuthenticateBearer(ctx context.Context, h string) (*caller.Caller, error) {
+	scheme, cred, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || cred == "" {
+		return nil, ErrUnauthenticated
+	}
+	if LooksLikeAPIKey(cred) {
+		return s.AuthenticateAPIKey(ctx, cred)
+	}
+	return s.Authenticate(ctx, cred)
 }
 
 // ClientOf describes the request's origin. The peer address is used as is:

@@ -480,3 +480,39 @@ func (s *Service) ChangePassword(ctx context.Context, userID, keepSession pulid.
 			SetRevokedAt(s.now()).SetRevokeReason("password_changed").Exec(sys)
 	})
 }
+
+// Recheck answers whether c, authenticated earlier (an open websocket), may
+// still act: its session is not ended and it is still a member, or its API
+// key is not revoked or expired. It returns c with its current role.
+func (s *Service) Recheck(ctx context.Context, c *caller.Caller) (*caller.Caller, error) {
+	sys := system(ctx)
+	now := s.now()
+	out := *c
+	switch c.Kind {
+	case caller.KindUser:
+		sess, err := s.db.Ent.Session.Query().Where(session.ID(c.SessionID)).WithUser().Only(sys)
+		if err != nil {
+			return nil, unauthenticated(fmt.Errorf("session: %w", err))
+		}
+		if sess.RevokedAt != nil || sess.Edges.User.Disabled {
+			return nil, unauthenticated(errors.New("session ended"))
+		}
+		if c.TenantID != "" {
+			m, err := s.db.Ent.Membership.Query().Where(membership.UserID(c.UserID), membership.TenantID(c.TenantID)).Only(sys)
+			if err != nil {
+				return nil, unauthenticated(fmt.Errorf("no longer a member: %w", err))
+			}
+			out.Role = string(m.Role)
+		}
+	case caller.KindAPIKey, caller.KindPartner:
+		k, err := s.db.Ent.APIKey.Query().Where(apikey.ID(c.APIKeyID)).Only(sys)
+		if err != nil {
+			return nil, unauthenticated(fmt.Errorf("api key: %w", err))
+		}
+		if k.RevokedAt != nil || (k.ExpiresAt != nil && now.After(*k.ExpiresAt)) {
+			return nil, unauthenticated(errors.New("api key revoked or expired"))
+		}
+		out.Role, out.Scopes = string(k.Role), k.Scopes
+	}
+	return &out, nil
+}

@@ -38,6 +38,7 @@ type Config struct {
 	ShutdownTimeout time.Duration
 
 	GraphQL GraphQLLimits
+	Ingest  IngestLimits
 	// Introspection is "auto" (on in --dev, off otherwise), "on" or "off".
 	Introspection string
 }
@@ -54,6 +55,14 @@ type GraphQLLimits struct {
 	DefaultPageSize int
 }
 
+// IngestLimits bound what one POST /v1/events may carry.
+type IngestLimits struct {
+	MaxBodyBytes  int64 // after gzip decoding
+	MaxEvents     int
+	MaxLineBytes  int
+	MaxFieldBytes int
+}
+
 // Defaults returns the configuration used when nothing is set.
 func Defaults() Config {
 	return Config{
@@ -65,6 +74,12 @@ func Defaults() Config {
 		SignUp:          true,
 		ShutdownTimeout: 20 * time.Second,
 		Introspection:   "auto",
+		Ingest: IngestLimits{
+			MaxBodyBytes:  16 << 20,
+			MaxEvents:     50_000,
+			MaxLineBytes:  256 << 10,
+			MaxFieldBytes: 32 << 10,
+		},
 		GraphQL: GraphQLLimits{
 			MaxBodyBytes:    1 << 20,
 			MaxTokens:       5000,
@@ -111,7 +126,12 @@ func (c *Config) DatabaseFlags() []cli.Flag {
 // ServeFlags are the flags of `vigil serve`, on top of DatabaseFlags.
 func (c *Config) ServeFlags() []cli.Flag {
 	g := &c.GraphQL
+	in := &c.Ingest
 	return append(c.DatabaseFlags(),
+		&cli.Int64Flag{Name: "ingest-max-body-bytes", Usage: "largest POST /v1/events body (after gzip)", Value: in.MaxBodyBytes, Sources: cli.EnvVars("VIGIL_INGEST_MAX_BODY_BYTES"), Destination: &in.MaxBodyBytes},
+		&cli.IntFlag{Name: "ingest-max-events", Usage: "most events in one ingest request", Value: in.MaxEvents, Sources: cli.EnvVars("VIGIL_INGEST_MAX_EVENTS"), Destination: &in.MaxEvents},
+		&cli.IntFlag{Name: "ingest-max-line-bytes", Usage: "longest NDJSON line (one event)", Value: in.MaxLineBytes, Sources: cli.EnvVars("VIGIL_INGEST_MAX_LINE_BYTES"), Destination: &in.MaxLineBytes},
+		&cli.IntFlag{Name: "ingest-max-field-bytes", Usage: "longest string value in an event", Value: in.MaxFieldBytes, Sources: cli.EnvVars("VIGIL_INGEST_MAX_FIELD_BYTES"), Destination: &in.MaxFieldBytes},
 		&cli.StringFlag{Name: "listen", Usage: "address of HTTP, GraphQL and websockets", Value: c.Listen, Sources: cli.EnvVars("VIGIL_LISTEN"), Destination: &c.Listen},
 		&cli.BoolFlag{Name: "dev", Usage: "development mode: introspection, GraphiQL, detailed errors, cookies without Secure", Sources: cli.EnvVars("VIGIL_DEV"), Destination: &c.Dev},
 		&cli.StringFlag{Name: "sentry-dsn", Usage: "send panics and errors to Sentry", Sources: cli.EnvVars("VIGIL_SENTRY_DSN"), Destination: &c.SentryDSN},
@@ -211,6 +231,10 @@ func (c *Config) Validate() error {
 		{"VIGIL_GRAPHQL_MAX_ALIASES", "graphql-max-aliases", int64(g.MaxAliases)},
 		{"VIGIL_GRAPHQL_MAX_COMPLEXITY", "graphql-max-complexity", int64(g.MaxComplexity)},
 		{"VIGIL_GRAPHQL_MAX_PAGE_SIZE", "graphql-max-page-size", int64(g.MaxPageSize)},
+		{"VIGIL_INGEST_MAX_BODY_BYTES", "ingest-max-body-bytes", c.Ingest.MaxBodyBytes},
+		{"VIGIL_INGEST_MAX_EVENTS", "ingest-max-events", int64(c.Ingest.MaxEvents)},
+		{"VIGIL_INGEST_MAX_LINE_BYTES", "ingest-max-line-bytes", int64(c.Ingest.MaxLineBytes)},
+		{"VIGIL_INGEST_MAX_FIELD_BYTES", "ingest-max-field-bytes", int64(c.Ingest.MaxFieldBytes)},
 	}
 	for _, p := range positive {
 		if p.v <= 0 {

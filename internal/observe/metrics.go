@@ -23,6 +23,13 @@ type Metrics struct {
 	Jobs        *prometheus.CounterVec   // kind, outcome
 	JobDuration *prometheus.HistogramVec // kind
 	JobPanics   *prometheus.CounterVec   // kind
+
+	EventsIngested prometheus.Counter
+	EventsRejected prometheus.Counter
+	AlertsRaised   *prometheus.CounterVec // kind (CREATED, UPDATED)
+	Subscribers    prometheus.GaugeFunc   // set by SetSubscribers
+	SubscriberEnds *prometheus.CounterVec // reason
+	subscribers    func() int
 }
 
 // NewMetrics creates and registers every collector, with Go runtime and
@@ -67,8 +74,34 @@ func NewMetrics() *Metrics {
 			Namespace: "vigil", Subsystem: "jobs", Name: "panics_total",
 			Help: "River jobs that panicked, by kind.",
 		}, []string{"kind"}),
+		EventsIngested: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "vigil", Subsystem: "ingest", Name: "events_accepted_total",
+			Help: "Events stored by ingest.",
+		}),
+		EventsRejected: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "vigil", Subsystem: "ingest", Name: "events_rejected_total",
+			Help: "Events refused by ingest (invalid lines).",
+		}),
+		AlertsRaised: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "vigil", Subsystem: "alerts", Name: "detections_total",
+			Help: "Detections by what they did to an alert: CREATED a new one or UPDATED an open one.",
+		}, []string{"kind"}),
+		SubscriberEnds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "vigil", Subsystem: "subscriptions", Name: "ended_total",
+			Help: "alertEvents subscriptions ended, by reason (client, slow_consumer, access_revoked, shutdown, error).",
+		}, []string{"reason"}),
 	}
+	m.Subscribers = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "vigil", Subsystem: "subscriptions", Name: "open",
+		Help: "alertEvents subscriptions open in this process.",
+	}, func() float64 {
+		if m.subscribers == nil {
+			return 0
+		}
+		return float64(m.subscribers())
+	})
 	r.MustRegister(
+		m.EventsIngested, m.EventsRejected, m.AlertsRaised, m.Subscribers, m.SubscriberEnds,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.HTTPRequests, m.HTTPDuration, m.HTTPInFlight,
@@ -77,6 +110,9 @@ func NewMetrics() *Metrics {
 	)
 	return m
 }
+
+// SetSubscribers tells the open-subscriptions gauge how to count them.
+func (m *Metrics) SetSubscribers(count func() int) { m.subscribers = count }
 
 // RegisterDB exports the connection pool statistics of db.
 func (m *Metrics) RegisterDB(db *sql.DB, name string) {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vigilhq/vigil/internal/detect"
 	"regexp"
 	"strings"
 
@@ -47,7 +48,14 @@ func CreateTenant(ctx context.Context, c *ent.Client, name, slug string) (*ent.T
 	if ent.IsValidationError(err) {
 		return nil, fmt.Errorf("invalid tenant: %w (a slug is lower-case letters, digits and inner dashes, at most 63)", err)
 	}
-	return t, err
+	if err != nil {
+		return nil, err
+	}
+	// Every new tenant starts with the default rule pack, enabled.
+	if err := detect.SeedDefaults(ctx, c, t.ID); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // AddMember gives a user a role in a tenant.
