@@ -50,6 +50,7 @@ func app() *cli.Command {
 			tenantCommand(&cfg),
 			userCommand(&cfg),
 			keysCommand(&cfg),
+			rulesCommand(&cfg),
 			{
 				Name:  "version",
 				Usage: "print the version",

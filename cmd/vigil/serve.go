@@ -95,15 +95,20 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 		return err
 	}
 	go policies.Watch(ctx)
+	pipeline, err := server.NewPipeline(db, cfg, log)
+	if err != nil {
+		return err
+	}
 	reg := jobs.NewRegistry()
 	jobs.RegisterPlatform(reg, db)
+	jobs.RegisterDetection(reg, db, pipeline.Engine, metrics)
 	jc, err := jobs.NewClient(db, reg, jobs.Options{Logger: log, Metrics: metrics, Reporter: reporter})
 	if err != nil {
 		return err
 	}
 	srv, err := server.New(server.Deps{
 		Config: cfg, DB: db, Jobs: jc, Logger: log, Metrics: metrics, Reporter: reporter, Version: buildVersion(),
-		Auth: authSvc, Authz: graph.Policies(policies), Limiter: limiter,
+		Auth: authSvc, Authz: graph.Policies(policies), Limiter: limiter, Pipeline: pipeline,
 	})
 	if err != nil {
 		return err

@@ -39,6 +39,9 @@ type Config struct {
 
 	GraphQL GraphQLLimits
 	Ingest  IngestLimits
+	// AttackFile is MITRE ATT&CK technique data (ids, names) that names the
+	// techniques of alerts; empty: techniques carry ids only.
+	AttackFile string
 	// Introspection is "auto" (on in --dev, off otherwise), "on" or "off".
 	Introspection string
 }
@@ -128,6 +131,7 @@ func (c *Config) ServeFlags() []cli.Flag {
 	g := &c.GraphQL
 	in := &c.Ingest
 	return append(c.DatabaseFlags(),
+		&cli.StringFlag{Name: "attack-file", Usage: "MITRE ATT&CK techniques JSON (ids, names) to name alert techniques", Sources: cli.EnvVars("VIGIL_ATTACK_FILE"), Destination: &c.AttackFile},
 		&cli.Int64Flag{Name: "ingest-max-body-bytes", Usage: "largest POST /v1/events body (after gzip)", Value: in.MaxBodyBytes, Sources: cli.EnvVars("VIGIL_INGEST_MAX_BODY_BYTES"), Destination: &in.MaxBodyBytes},
 		&cli.IntFlag{Name: "ingest-max-events", Usage: "most events in one ingest request", Value: in.MaxEvents, Sources: cli.EnvVars("VIGIL_INGEST_MAX_EVENTS"), Destination: &in.MaxEvents},
 		&cli.IntFlag{Name: "ingest-max-line-bytes", Usage: "longest NDJSON line (one event)", Value: in.MaxLineBytes, Sources: cli.EnvVars("VIGIL_INGEST_MAX_LINE_BYTES"), Destination: &in.MaxLineBytes},

@@ -243,3 +243,29 @@ var riverVersion = func() string {
 	}
 	return ""
 }()
+
+// SharedData returns the path of a file or directory under ../shared/data
+// beside the repository (the public test data CI always provides). It fails
+// the test when it is missing.
+func SharedData(t testing.TB, rel ...string) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("SharedData: no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+	p := filepath.Join(append([]string{dir, "..", "shared", "data"}, rel...)...)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("test data %s is missing (../shared/data beside the repository): %v", p, err)
+	}
+	return p
+}

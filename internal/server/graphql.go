@@ -19,6 +19,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/gorilla/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
 	"github.com/vektah/gqlparser/v2/validator/core"
@@ -30,6 +31,7 @@ import (
 	"github.com/vigilhq/vigil/internal/auth"
 	"github.com/vigilhq/vigil/internal/config"
 	"github.com/vigilhq/vigil/internal/gqlguard"
+	"github.com/vigilhq/vigil/internal/wsgorilla"
 )
 
 // GraphQL is the /graphql endpoint: a gate that enforces the HTTP-level
@@ -44,15 +46,23 @@ type GraphQL struct {
 	dev        bool
 }
 
-func newGraphQL(d Deps) (*GraphQL, error) {
+func newGraphQL(d Deps, sockets *wsgorilla.Tracker) (*GraphQL, error) {
 	cfg := d.Config
 	res := &graph.Resolver{
 		Auth:   d.Auth,
 		Authz:  d.Authz,
 		Client: d.DB.Ent,
 		Info:   model.ServerInfo{Name: "Vigil", Version: d.Version, Database: strings.ToUpper(d.DB.Name())},
+		Ingest: d.Pipeline.Ingest,
+		Rules:  d.Pipeline.Rules,
+		Alerts: d.Pipeline.Alerts,
+		Hub:    d.Pipeline.Hub,
+		OnSubscriptionEnd: func(ctx context.Context, err error) {
+			endSubscription(ctx, d.Metrics, d.Logger, err)
+		},
 	}
 	srv := handler.New(generated.NewExecutableSchema(graph.NewSchema(res)))
+	srv.AddTransport(websocketTransport(d, sockets))
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
@@ -80,6 +90,7 @@ func newGraphQL(d Deps) (*GraphQL, error) {
 	}, func(reason string) { m.GraphQLRejected.WithLabelValues(reason).Inc() })
 	srv.Use(guard)
 	srv.AroundFields(guard.PageSize())
+	srv.AroundFields(res.FieldGuard)
 	srv.SetErrorPresenter(graph.ErrorPresenter(cfg.Dev, d.Logger))
 	srv.SetRecoverFunc(graph.RecoverFunc(func(ctx context.Context, v any) {
 		d.Logger.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
@@ -147,8 +158,8 @@ func (g *GraphQL) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case http.MethodPost:
 		g.servePOST(w, r)
 	case http.MethodGet:
-		if r.Header.Get("Upgrade") != "" {
-			writeGraphQLError(w, r, http.StatusBadRequest, "BAD_USER_INPUT", "websocket subscriptions are not served yet")
+		if websocket.IsWebSocketUpgrade(r) {
+			g.Exec.ServeHTTP(w, wsgorilla.WithCloser(r))
 			return
 		}
 		if g.playground != nil && r.URL.RawQuery == "" && acceptsHTML(r) {

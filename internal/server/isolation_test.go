@@ -48,14 +48,19 @@ var isolationSelfService = authz.Permission{}
 // permission it requires. A mutation missing here fails the test: add it, so
 // that the roles lacking the permission are checked to be refused.
 var isolationMutationPermissions = map[string]authz.Permission{
-	"addMember":      authz.MemberAdd,
-	"assignRole":     authz.MemberAssignRole,
-	"removeMember":   authz.MemberRemove,
-	"createAPIKey":   authz.APIKeyCreate,
-	"revokeAPIKey":   authz.APIKeyRevoke,
-	"logout":         isolationSelfService,
-	"revokeSession":  isolationSelfService,
-	"changePassword": isolationSelfService,
+	"addMember":       authz.MemberAdd,
+	"assignRole":      authz.MemberAssignRole,
+	"removeMember":    authz.MemberRemove,
+	"createAPIKey":    authz.APIKeyCreate,
+	"revokeAPIKey":    authz.APIKeyRevoke,
+	"logout":          isolationSelfService,
+	"revokeSession":   isolationSelfService,
+	"changePassword":  isolationSelfService,
+	"ingestEvents":    authz.EventWrite,
+	"createRule":      authz.RuleManage,
+	"updateRule":      authz.RuleManage,
+	"updateAlert":     authz.AlertTriage,
+	"addAlertComment": authz.AlertTriage,
 }
 
 // isolationQueryPermissions maps every non-public query to the permission
@@ -66,6 +71,8 @@ var isolationQueryPermissions = map[string]authz.Permission{
 	"sessions": isolationSelfService,
 	"apiKeys":  authz.APIKeyRead,
 	"tenants":  authz.TenantRead,
+	"alerts":   authz.AlertRead,
+	"rules":    authz.RuleRead,
 }
 
 // isolationNodeQueries read any Node by id: their permission is that of the
@@ -76,11 +83,14 @@ var isolationNodeQueries = map[string]bool{"node": true, "nodes": true}
 // read one of the tenant's objects of that type (a user's own objects are
 // always theirs to read). A Node type missing here fails the test.
 var isolationNodePermissions = map[string]authz.Permission{
-	"Tenant":     authz.TenantRead,
-	"User":       authz.MemberRead,
-	"Membership": authz.MemberRead,
-	"APIKey":     authz.APIKeyRead,
-	"Session":    isolationSelfService,
+	"Tenant":       authz.TenantRead,
+	"User":         authz.MemberRead,
+	"Membership":   authz.MemberRead,
+	"APIKey":       authz.APIKeyRead,
+	"Session":      isolationSelfService,
+	"Alert":        authz.AlertRead,
+	"AlertComment": authz.AlertRead,
+	"Rule":         authz.RuleRead,
 }
 
 // The error codes a refused cross-tenant call may carry.

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/vigilhq/vigil/graph"
 	"github.com/vigilhq/vigil/internal/auth"
 	"github.com/vigilhq/vigil/internal/caller"
@@ -22,7 +24,9 @@ import (
 	"github.com/vigilhq/vigil/internal/database"
 	"github.com/vigilhq/vigil/internal/observe"
 	"github.com/vigilhq/vigil/internal/pulid"
+	"github.com/vigilhq/vigil/internal/ingest"
 	"github.com/vigilhq/vigil/internal/ratelimit"
+	"github.com/vigilhq/vigil/internal/wsgorilla"
 	"github.com/vigilhq/vigil/jobs"
 	"github.com/vigilhq/vigil/web"
 )
@@ -55,6 +59,9 @@ type Deps struct {
 	// GraphQLHook, when set, may adjust the GraphQL handler (tests add
 	// middleware through it).
 	GraphQLHook func(*GraphQL)
+	// Pipeline is the event path (ingest, rules, alerts, the live stream);
+	// nil builds one whose ingest enqueues score jobs on Jobs.
+	Pipeline *Pipeline
 }
 
 // Server is Vigil's HTTP server.
@@ -63,6 +70,8 @@ type Server struct {
 	log        *slog.Logger
 	handler    http.Handler
 	jobsActive atomic.Bool
+	ingest     *ingest.Service
+	sockets    *wsgorilla.Tracker
 }
 
 // New builds the server and its routes.
@@ -79,9 +88,24 @@ func New(d Deps) (*Server, error) {
 	if d.Authz == nil {
 		d.Authz = denyAll{}
 	}
-	s := &Server{deps: d, log: d.Logger}
+	if d.Pipeline == nil {
+		p, err := NewPipeline(d.DB, d.Config, d.Logger)
+		if err != nil {
+			return nil, err
+		}
+		d.Pipeline = p
+	}
+	if d.Pipeline.Ingest == nil {
+		var enqueue ingest.Enqueuer
+		if d.Jobs != nil {
+			enqueue = jobs.EnqueueScore(d.Jobs)
+		}
+		d.Pipeline.Ingest = ingest.New(d.DB, enqueue, IngestOptions(d.Config))
+	}
+	d.Metrics.SetSubscribers(d.Pipeline.Hub.Subscribers)
+	s := &Server{deps: d, log: d.Logger, ingest: d.Pipeline.Ingest, sockets: &wsgorilla.Tracker{}}
 
-	gql, err := newGraphQL(d)
+	gql, err := newGraphQL(d, s.sockets)
 	if err != nil {
 		return nil, err
 	}
@@ -104,6 +128,11 @@ func New(d Deps) (*Server, error) {
 		api = ratelimit.Middleware(d.Limiter, d.PerAPIKey, callerKey(func(c *caller.Caller) pulid.ID { return c.APIKeyID }, "apikey:"), ratelimit.TooManyRequests)(api)
 	}
 	route("/graphql", "graphql", s.cors(s.authenticate(api)))
+	var events http.Handler = http.HandlerFunc(s.events)
+	if d.Limiter != nil {
+		events = ratelimit.Middleware(d.Limiter, d.PerAPIKey, callerKey(func(c *caller.Caller) pulid.ID { return c.APIKeyID }, "apikey:"), ratelimit.TooManyRequests)(events)
+	}
+	route("POST /v1/events", "events", s.authenticate(events))
 	if d.Auth != nil {
 		jwks := d.Auth.Issuer().JWKS()
 		route("GET /.well-known/jwks.json", "jwks", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -166,6 +195,10 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		}
 		s.jobsActive.Store(true)
 	}
+	hubCtx, stopHub := context.WithCancel(context.WithoutCancel(ctx))
+	hubDone := make(chan struct{})
+	go func() { defer close(hubDone); s.deps.Pipeline.Hub.Run(hubCtx) }()
+	defer func() { stopHub(); <-hubDone }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 
@@ -178,6 +211,11 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	s.log.Info("shutting down", "timeout", s.deps.Config.ShutdownTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.deps.Config.ShutdownTimeout)
 	defer cancel()
+	// Websockets are hijacked: Shutdown does not wait for them. Close them
+	// with "service restart" so clients resume from their last cursor.
+	if n := s.sockets.CloseAll(websocket.CloseServiceRestart, "server restarting; reconnect with your last cursor"); n > 0 {
+		s.log.Info("closed websockets", "count", n)
+	}
 	err := srv.Shutdown(shutdownCtx)
 	s.stopJobsWithin(shutdownCtx)
 	if serveErr := <-errc; serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {

@@ -43,6 +43,7 @@ type testBundle struct {
 	resolved *atomic.Int64 // fields resolved, to prove a rejected request ran nothing
 	cancel   context.CancelFunc
 	done     chan error
+	pipeline *Pipeline
 }
 
 type setupOpts struct {
@@ -70,15 +71,23 @@ func setup(t *testing.T, o setupOpts) *testBundle {
 	cfg.CORSOrigins = o.cors
 	cfg.TLSCert, cfg.TLSKey = o.tlsCert, o.tlsKey
 	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.AttackFile = dbtest.SharedData(t, "attack", "enterprise-attack-techniques.json")
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	b := &testBundle{db: o.db, metrics: observe.NewMetrics(), resolved: new(atomic.Int64), done: make(chan error, 1)}
 	b.metrics.RegisterDB(o.db.SQL, "vigil")
+	logger := slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	pipeline, err := NewPipeline(o.db, cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.pipeline = pipeline
 	reg := o.reg
 	if reg == nil {
 		reg = jobs.NewRegistry()
 		jobs.RegisterPlatform(reg, o.db)
+		jobs.RegisterDetection(reg, o.db, pipeline.Engine, b.metrics)
 	}
 	jc, err := jobs.NewClient(o.db, reg, jobs.Options{Metrics: b.metrics, Reporter: o.reporter, FetchPoll: 50 * time.Millisecond})
 	if err != nil {
@@ -101,7 +110,7 @@ func setup(t *testing.T, o setupOpts) *testBundle {
 	}
 	s, err := New(Deps{
 		Auth: authSvc, Authz: authzr, Limiter: limiter,
-		Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
+		Logger: logger, Pipeline: pipeline,
 		Config: cfg, DB: o.db, Jobs: jc, Metrics: b.metrics, Reporter: o.reporter, Version: "test", Authenticate: o.auth,
 		GraphQLHook: func(g *GraphQL) {
 			g.Exec.AroundFields(func(ctx context.Context, next graphql.Resolver) (any, error) {
