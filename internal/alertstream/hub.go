@@ -444,3 +444,10 @@ func signal(c chan struct{}) {
 	default:
 	}
 }
+
+// Running reports whether Run is delivering.
+func (h *Hub) Running() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.ctx != nil && !h.stopped
+}

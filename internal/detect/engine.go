@@ -255,11 +255,12 @@ func (e *Engine) matchThresholds(ctx context.Context, tx *ent.Tx, rs *ruleSet, e
 			}
 			g.from, g.to = earliest(g.from, ev.Timestamp), latest(g.to, ev.Timestamp)
 			fresh[ev.ID] = true
+			h := t.def.Hit(ev)
 			b := tx.ThresholdHit.Create().
-				SetRuleID(t.rule.ID).SetGroupKey(key).SetAt(ev.Timestamp).
-				SetEventID(pulid.ID(ev.ID)).SetFollowUp(follow && !filter)
-			if d := t.def.DistinctValue(ev); d != "" {
-				b.SetDistinct(d)
+				SetRuleID(t.rule.ID).SetGroupKey(key).SetAt(h.At).
+				SetEventID(pulid.ID(h.EventID)).SetFollowUp(h.FollowUp)
+			if h.Distinct != "" {
+				b.SetDistinct(h.Distinct)
 			}
 			builders = append(builders, b)
 		}
