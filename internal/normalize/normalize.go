@@ -162,9 +162,11 @@ type normalizer struct {
 	program, text string
 }
 
-func (n *normalizer) setEventTime(t time.Time, field string) {
+// setEventTime records the time the format carries, found in field; what
+// says what the field holds when it is not just a time. The first one wins.
+func (n *normalizer) setEventTime(t time.Time, field, what string) {
 	if n.eventTimeField == "" {
-		n.eventTime, n.eventTimeField = t, field
+		n.eventTime, n.eventTimeField, n.eventTimeWhat = t, field, what
 	}
 }
 

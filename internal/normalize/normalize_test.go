@@ -263,3 +263,13 @@ func TestErrorIsNotLimit(t *testing.T) {
 		t.Errorf("err = %v; a malformed value is not a limit", err)
 	}
 }
+func TestExpandArrays(t *testing.T) {
+	t.Parallel()
+	ev := setup(t).normalize(t, `{"threat":{"enrichments":[{"indicator.ip":"1.2.3.4"},{"indicator":{"ip":"5.6.7.8"}}]},"x":[[{"a.b":1}]]}`)
+	checkFields(t, ev, map[string]any{
+		"threat.enrichments": list(map[string]any{"indicator": map[string]any{"ip": "1.2.3.4"}}, map[string]any{"indicator": map[string]any{"ip": "5.6.7.8"}}),
+		"x":                  list(list(map[string]any{"a": map[string]any{"b": num("1")}})),
+	})
+	_, err := setup(t).try(`{"x":[1,{"a":"s","a.b":2}]}`)
+	wantError(t, err, "x[1].a.b", `field "x[1].a.b" conflicts with "x[1].a", which is not an object`)
+}

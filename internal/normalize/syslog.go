@@ -102,8 +102,7 @@ func (n *normalizer) syslog() error {
 		}
 	}
 	if m.hasTime {
-		n.setEventTime(m.time, "message")
-		n.eventTimeWhat = "syslog header time"
+		n.setEventTime(m.time, "message", "syslog header time")
 	}
 	return nil
 }
@@ -149,7 +148,7 @@ func (n *normalizer) journald() {
 	}
 	if s, ok := scalarString(rt); ok {
 		if us, err := strconv.ParseInt(s, 10, 64); err == nil && us > 0 && us < 1e17 {
-			n.setEventTime(time.UnixMicro(us).UTC(), "__REALTIME_TIMESTAMP")
+			n.setEventTime(time.UnixMicro(us).UTC(), "__REALTIME_TIMESTAMP", "")
 		}
 	}
 }

@@ -309,7 +309,7 @@ func (n *normalizer) windowsNative(m map[string]any) error {
 		if err != nil {
 			return fieldError(field, "%s", err)
 		}
-		n.setEventTime(t, field)
+		n.setEventTime(t, field, "")
 	}
 	return nil
 }
