@@ -197,6 +197,9 @@ func (w *walker) value(v any, depth int) (any, error) {
 			f := w.where()
 			return nil, limitError(f, "field %q is a %d-byte number, limit %d", shorten(f, 200), len(v), w.lim.MaxFieldBytes)
 		}
+		if w.copy && !isJSONNumber(string(v)) { // from a Go caller
+			return nil, fieldError(w.where(), "is %s, not a JSON number", quote(string(v)))
+		}
 		w.size += len(v)
 		return v, nil
 	case bool:
@@ -258,4 +261,46 @@ func floatNumber(f float64) json.Number {
 		return json.Number(strconv.FormatFloat(f, 'e', -1, 64))
 	}
 	return json.Number(strconv.FormatFloat(f, 'f', -1, 64))
+}
+
+// isJSONNumber reports whether s is a number in JSON's grammar.
+func isJSONNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == start {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == start {
+			return false
+		}
+	}
+	return i == len(s)
 }

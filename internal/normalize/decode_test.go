@@ -160,6 +160,7 @@ func TestNormalizeEnforcesLimits(t *testing.T) {
 		{"big event", map[string]any{"a": strings.Repeat("x", 16), "b": strings.Repeat("x", 16), "c": strings.Repeat("x", 16), "d": strings.Repeat("x", 16), "e": strings.Repeat("x", 16)}, true, "", "event is about 116 bytes encoded, limit 100"},
 		{"NaN", map[string]any{"x": math.NaN()}, false, "x", `field "x" is not a finite number`},
 		{"Go type", map[string]any{"x": struct{}{}}, false, "x", `field "x" has a value of type struct {}, which is not JSON`},
+		{"bad json.Number", map[string]any{"n": []any{json.Number("12abc")}}, false, "n[0]", `field "n[0]" is "12abc", not a JSON number`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -205,5 +206,19 @@ func TestNormalizeGoNumbers(t *testing.T) {
 	})
 	if raw["a"] != 1.5 {
 		t.Errorf("raw changed: %#v", raw)
+	}
+}
+
+func TestGoJSONNumbers(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"0", "-0", "12", "-1.5", "1e10", "1E+2", "2.5e-3"} {
+		if _, err := normalize.Normalize(map[string]any{"n": json.Number(s)}, received, normalize.Limits{}); err != nil {
+			t.Errorf("%s: %v", s, err)
+		}
+	}
+	for _, s := range []string{"", "-", "01", "1.", ".5", "1e", "+1", "0x10", "NaN", "1 "} {
+		if _, err := normalize.Normalize(map[string]any{"n": json.Number(s)}, received, normalize.Limits{}); err == nil {
+			t.Errorf("%q accepted", s)
+		}
 	}
 }

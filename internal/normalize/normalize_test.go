@@ -123,6 +123,7 @@ func TestTimestamp(t *testing.T) {
 		{"epoch millis string", `{"@timestamp":"1795687200123"}`, ts("2026-11-26T10:00:00.123Z")},
 		{"epoch seconds", `{"@timestamp":1795687200}`, ts("2026-11-26T10:00:00Z")},
 		{"epoch seconds fraction", `{"@timestamp":1795687200.25}`, ts("2026-11-26T10:00:00.25Z")},
+		{"zone without colon", `{"@timestamp":"2026-11-26T11:00:00.5+0100"}`, ts("2026-11-26T10:00:00.5Z")},
 		{"space, no zone", `{"timestamp":"2026-11-26 10:00:00.5"}`, ts("2026-11-26T10:00:00.5Z")},
 		{"time as syslog time", `{"time":"Nov 26 10:00:00"}`, ts("2026-11-26T10:00:00Z")},
 		{"@timestamp beats timestamp", `{"@timestamp":"2026-11-26T09:00:00Z","timestamp":"2026-11-26T08:00:00Z"}`, ts("2026-11-26T09:00:00Z")},
