@@ -168,7 +168,7 @@ func (n *normalizer) categorise(action, outcome string, category, typ []any) {
 func (n *normalizer) source(addr, port string) {
 	f := n.fields
 	appendUnique(f, "related.ip", putIP(f, "source.ip", "source.domain", addr))
-	if p, ok := parsePort(port); ok && port != "" {
+	if p, ok := parsePort(port); ok {
 		put(f, "source.port", p)
 	}
 }

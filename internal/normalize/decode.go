@@ -90,7 +90,9 @@ func copyChecked(m map[string]any, lim Limits) (map[string]any, error) {
 
 // walker checks (and, with copy, copies) a decoded value against Limits. path
 // is the stack of keys and indexes to the current value, joined only for an
-// error message.
+// error message. size is the length of the value encoded as compact JSON
+// without escapes, so never more than a line DecodeLine accepted unless
+// that line held invalid UTF-8 (each bad byte decodes to 3).
 type walker struct {
 	lim    Limits
 	copy   bool
@@ -118,7 +120,7 @@ func (w *walker) object(m map[string]any, depth int) (map[string]any, error) {
 	var out map[string]any
 	if w.copy {
 		out = make(map[string]any, len(m))
-		w.size += 2
+		w.size += 2 + max(len(m)-1, 0) // braces, commas
 	}
 	for k, v := range m {
 		if len(k) > w.lim.MaxFieldBytes {
@@ -133,7 +135,7 @@ func (w *walker) object(m map[string]any, depth int) (map[string]any, error) {
 		}
 		if w.copy {
 			out[k] = c
-			w.size += len(k) + 4
+			w.size += len(k) + 3 // quotes, colon
 		}
 	}
 	return out, nil
@@ -147,7 +149,7 @@ func (w *walker) array(a []any, depth int) ([]any, error) {
 	var out []any
 	if w.copy {
 		out = make([]any, len(a))
-		w.size += 2
+		w.size += 2 + max(len(a)-1, 0)
 	}
 	for i, v := range a {
 		w.path = append(w.path, "["+strconv.Itoa(i)+"]")
@@ -158,7 +160,6 @@ func (w *walker) array(a []any, depth int) ([]any, error) {
 		}
 		if w.copy {
 			out[i] = c
-			w.size++
 		}
 	}
 	return out, nil
@@ -196,10 +197,16 @@ func (w *walker) value(v any, depth int) (any, error) {
 			f := w.where()
 			return nil, limitError(f, "field %q is a %d-byte number, limit %d", shorten(f, 200), len(v), w.lim.MaxFieldBytes)
 		}
+		if w.copy && !isJSONNumber(string(v)) { // from a Go caller
+			return nil, fieldError(w.where(), "is %s, not a JSON number", quote(string(v)))
+		}
 		w.size += len(v)
 		return v, nil
 	case bool:
-		w.size += 5
+		w.size += 4
+		if !v {
+			w.size++
+		}
 		return v, nil
 	case nil:
 		w.size += 4
@@ -254,4 +261,46 @@ func floatNumber(f float64) json.Number {
 		return json.Number(strconv.FormatFloat(f, 'e', -1, 64))
 	}
 	return json.Number(strconv.FormatFloat(f, 'f', -1, 64))
+}
+
+// isJSONNumber reports whether s is a number in JSON's grammar.
+func isJSONNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == start {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == start {
+			return false
+		}
+	}
+	return i == len(s)
 }

@@ -3,6 +3,7 @@ package normalize_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -156,9 +157,10 @@ func TestNormalizeEnforcesLimits(t *testing.T) {
 		{"deep", deep, true, "a.b.c", `field "a.b.c" nests 4 levels deep, limit 3`},
 		{"long string", map[string]any{"user": map[string]any{"name": strings.Repeat("x", 17)}}, true, "user.name", `field "user.name" is 17 bytes, limit 16`},
 		{"many fields", map[string]any{"tags": []string{"a", "b", "c", "d", "e", "f"}}, true, "tags[5]", "too many fields"},
-		{"big event", map[string]any{"a": strings.Repeat("x", 16), "b": strings.Repeat("x", 16), "c": strings.Repeat("x", 16), "d": strings.Repeat("x", 16), "e": strings.Repeat("x", 16)}, true, "", "event is about 117 bytes encoded, limit 100"},
+		{"big event", map[string]any{"a": strings.Repeat("x", 16), "b": strings.Repeat("x", 16), "c": strings.Repeat("x", 16), "d": strings.Repeat("x", 16), "e": strings.Repeat("x", 16)}, true, "", "event is about 116 bytes encoded, limit 100"},
 		{"NaN", map[string]any{"x": math.NaN()}, false, "x", `field "x" is not a finite number`},
 		{"Go type", map[string]any{"x": struct{}{}}, false, "x", `field "x" has a value of type struct {}, which is not JSON`},
+		{"bad json.Number", map[string]any{"n": []any{json.Number("12abc")}}, false, "n[0]", `field "n[0]" is "12abc", not a JSON number`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,6 +172,25 @@ func TestNormalizeEnforcesLimits(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSizeEstimateMatchesEncoding: for compact JSON without escapes the
+// size Normalize checks is the encoded size, so a line that DecodeLine
+// accepted at the limit passes Normalize too.
+func TestSizeEstimateMatchesEncoding(t *testing.T) {
+	t.Parallel()
+	line := `{"a":[1,true,false,null,{"b":"c"},[]],"d":{},"e":"` + strings.Repeat("x", 50) + `"}`
+	lim := normalize.Limits{MaxLineBytes: len(line)}
+	raw, err := normalize.DecodeLine([]byte(line), lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := normalize.Normalize(raw, received, lim); err != nil {
+		t.Errorf("at the limit: %v", err)
+	}
+	lim.MaxLineBytes--
+	_, err = normalize.Normalize(raw, received, lim)
+	wantError(t, err, "", fmt.Sprintf("event is about %d bytes encoded, limit %d", len(line), len(line)-1))
 }
 
 func TestNormalizeGoNumbers(t *testing.T) {
@@ -185,5 +206,19 @@ func TestNormalizeGoNumbers(t *testing.T) {
 	})
 	if raw["a"] != 1.5 {
 		t.Errorf("raw changed: %#v", raw)
+	}
+}
+
+func TestGoJSONNumbers(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"0", "-0", "12", "-1.5", "1e10", "1E+2", "2.5e-3"} {
+		if _, err := normalize.Normalize(map[string]any{"n": json.Number(s)}, received, normalize.Limits{}); err != nil {
+			t.Errorf("%s: %v", s, err)
+		}
+	}
+	for _, s := range []string{"", "-", "01", "1.", ".5", "1e", "+1", "0x10", "NaN", "1 "} {
+		if _, err := normalize.Normalize(map[string]any{"n": json.Number(s)}, received, normalize.Limits{}); err == nil {
+			t.Errorf("%q accepted", s)
+		}
 	}
 }

@@ -16,7 +16,7 @@ import (
 func expand(m map[string]any, prefix string) (map[string]any, error) {
 	var dotted []string
 	for k, v := range m {
-		if err := expandValue(v, prefix+k); err != nil {
+		if err := expandValue(v, prefix, k); err != nil {
 			return nil, err
 		}
 		if splittable(k) {
@@ -34,15 +34,20 @@ func expand(m map[string]any, prefix string) (map[string]any, error) {
 	return m, nil
 }
 
-func expandValue(v any, path string) error {
+// expandValue expands the objects in v, found at prefix+k; the path is only
+// built for containers.
+func expandValue(v any, prefix, k string) error {
 	switch v := v.(type) {
 	case map[string]any:
-		_, err := expand(v, path+".")
+		_, err := expand(v, prefix+k+".")
 		return err
 	case []any:
 		for i, e := range v {
-			if err := expandValue(e, path+"["+strconv.Itoa(i)+"]"); err != nil {
-				return err
+			switch e.(type) {
+			case map[string]any, []any:
+				if err := expandValue(e, prefix+k, "["+strconv.Itoa(i)+"]"); err != nil {
+					return err
+				}
 			}
 		}
 	}

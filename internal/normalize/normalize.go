@@ -1,39 +1,3 @@
-// Package normalize owns the step from what log shippers send to Vigil's
-// event.Event: decoding one NDJSON line within size limits, recognising the
-// format (ECS JSON, Windows Security and Sysmon events with native names, raw
-// RFC 3164 and RFC 5424 syslog lines, journald exports, any other JSON
-// object), and mapping it to ECS fields, with sshd, PAM, sudo and su lines
-// parsed into authentication events.
-//
-// It does not read request bodies, store events, deduplicate ids or decide
-// what is suspicious: that is internal/ingest and internal/detect. It keeps
-// no state; every function is safe for concurrent use.
-//
-// # Values
-//
-// DecodeLine returns numbers as json.Number, so that 64-bit Windows keywords
-// (-9223372036854775808), record ids and epoch milliseconds survive exactly.
-// In Event.Fields every number is a json.Number, including numbers Normalize
-// derives from text (ports, pids, syslog codes, event.count) and numbers that
-// reached Normalize as float64 or int from another decoder; every array is a
-// []any. Event.Original is the map Normalize was given, untouched.
-//
-// # Time
-//
-// @timestamp is, in this order: the object's own "@timestamp" (which must
-// parse); the time the format carries (Windows TimeCreated, EventTime or
-// UtcTime; journald __REALTIME_TIMESTAMP; the syslog header); "timestamp" or
-// "time" when they parse; otherwise the time received. Strings are RFC 3339
-// (also with a space for "T"; without a zone they are UTC); numbers are epoch
-// milliseconds, or epoch seconds below 1e11 (as milliseconds that would be
-// before March 1973, so no real event is misread). A year-less RFC 3164 time
-// gets the latest year that puts it at most 24 h after the time received, the
-// skew Normalize allows any event. Events before 1970 or more than 24 h after
-// the time received are refused.
-//
-// # Formats
-//
-// See ecs.go, windows.go, syslog.go and auth.go for the field mappings.
 package normalize
 
 import (
@@ -198,9 +162,11 @@ type normalizer struct {
 	program, text string
 }
 
-func (n *normalizer) setEventTime(t time.Time, field string) {
+// setEventTime records the time the format carries, found in field; what
+// says what the field holds when it is not just a time. The first one wins.
+func (n *normalizer) setEventTime(t time.Time, field, what string) {
 	if n.eventTimeField == "" {
-		n.eventTime, n.eventTimeField = t, field
+		n.eventTime, n.eventTimeField, n.eventTimeWhat = t, field, what
 	}
 }
 

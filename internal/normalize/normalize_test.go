@@ -123,6 +123,7 @@ func TestTimestamp(t *testing.T) {
 		{"epoch millis string", `{"@timestamp":"1795687200123"}`, ts("2026-11-26T10:00:00.123Z")},
 		{"epoch seconds", `{"@timestamp":1795687200}`, ts("2026-11-26T10:00:00Z")},
 		{"epoch seconds fraction", `{"@timestamp":1795687200.25}`, ts("2026-11-26T10:00:00.25Z")},
+		{"zone without colon", `{"@timestamp":"2026-11-26T11:00:00.5+0100"}`, ts("2026-11-26T10:00:00.5Z")},
 		{"space, no zone", `{"timestamp":"2026-11-26 10:00:00.5"}`, ts("2026-11-26T10:00:00.5Z")},
 		{"time as syslog time", `{"time":"Nov 26 10:00:00"}`, ts("2026-11-26T10:00:00Z")},
 		{"@timestamp beats timestamp", `{"@timestamp":"2026-11-26T09:00:00Z","timestamp":"2026-11-26T08:00:00Z"}`, ts("2026-11-26T09:00:00Z")},
@@ -262,4 +263,14 @@ func TestErrorIsNotLimit(t *testing.T) {
 	if err == nil || errors.Is(err, normalize.ErrLimit) {
 		t.Errorf("err = %v; a malformed value is not a limit", err)
 	}
+}
+func TestExpandArrays(t *testing.T) {
+	t.Parallel()
+	ev := setup(t).normalize(t, `{"threat":{"enrichments":[{"indicator.ip":"1.2.3.4"},{"indicator":{"ip":"5.6.7.8"}}]},"x":[[{"a.b":1}]]}`)
+	checkFields(t, ev, map[string]any{
+		"threat.enrichments": list(map[string]any{"indicator": map[string]any{"ip": "1.2.3.4"}}, map[string]any{"indicator": map[string]any{"ip": "5.6.7.8"}}),
+		"x":                  list(list(map[string]any{"a": map[string]any{"b": num("1")}})),
+	})
+	_, err := setup(t).try(`{"x":[1,{"a":"s","a.b":2}]}`)
+	wantError(t, err, "x[1].a.b", `field "x[1].a.b" conflicts with "x[1].a", which is not an object`)
 }

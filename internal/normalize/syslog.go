@@ -18,6 +18,8 @@ import (
 //     fractional seconds, a year before the time), or an RFC 3339 time as
 //     rsyslog's high-precision format writes it (Debian 12, Ubuntu 24.04);
 //     then an optional HOSTNAME and a TAG "program[pid]:" or "program:".
+//     Without <PRI> the TAG is required, so that an application's own
+//     "2026-11-26T10:00:00Z GET /x 200" is not taken for syslog.
 //
 // Fields: log.syslog.priority, log.syslog.facility.code and .name,
 // log.syslog.severity.code and .name, log.syslog.hostname → also host.name;
@@ -100,8 +102,7 @@ func (n *normalizer) syslog() error {
 		}
 	}
 	if m.hasTime {
-		n.setEventTime(m.time, "message")
-		n.eventTimeWhat = "syslog header time"
+		n.setEventTime(m.time, "message", "syslog header time")
 	}
 	return nil
 }
@@ -147,7 +148,7 @@ func (n *normalizer) journald() {
 	}
 	if s, ok := scalarString(rt); ok {
 		if us, err := strconv.ParseInt(s, 10, 64); err == nil && us > 0 && us < 1e17 {
-			n.setEventTime(time.UnixMicro(us).UTC(), "__REALTIME_TIMESTAMP")
+			n.setEventTime(time.UnixMicro(us).UTC(), "__REALTIME_TIMESTAMP", "")
 		}
 	}
 }
@@ -182,15 +183,34 @@ func parseSyslog(s string, received time.Time, maxParams int) (m syslogMsg, ok b
 	tok, after, _ := strings.Cut(rest, " ")
 	if app, pid, ok := parseTag(tok); ok {
 		m.app, m.procID, rest = app, pid, after
-	} else if m.hasTime && tok != "" {
+	} else if m.hasTime && isHostname(tok) {
 		m.host, rest = tok, after
 		tok, after, _ = strings.Cut(rest, " ")
 		if app, pid, ok := parseTag(tok); ok {
 			m.app, m.procID, rest = app, pid, after
 		}
 	}
+	if m.pri < 0 && m.app == "" {
+		// Without <PRI>, only a tag tells a syslog line from an
+		// application's own "2026-11-26T10:00:00Z GET /x 200".
+		return m, false, nil
+	}
 	m.msg = rest
 	return m, true, nil
+}
+
+// isHostname accepts host names and IPv4 and IPv6 addresses.
+func isHostname(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_' || c == ':') {
+			return false
+		}
+	}
+	return true
 }
 
 // parseRFC3339Prefix reads an RFC 3339 time and one space at the start of

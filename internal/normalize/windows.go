@@ -32,8 +32,9 @@ import (
 // number) and event.code; Channel → winlog.channel; ProviderName,
 // Provider_Name, SourceName or Provider.Name → winlog.provider_name and
 // event.provider; Computer or Hostname → winlog.computer_name and host.name;
-// EventRecordID or RecordNumber → winlog.record_id. Time: TimeCreated (or
-// TimeCreated.SystemTime), EventTime, then the data's UtcTime.
+// EventRecordID or RecordNumber → winlog.record_id; NXLog's Message (the
+// rendered text) → message. Time: TimeCreated (or TimeCreated.SystemTime),
+// EventTime, then the data's UtcTime.
 //
 // Event data (winlogData): Image, NewProcessName (4688) or ProcessName →
 // process.executable and process.name; ProcessId (in 4688, NewProcessId; hex
@@ -274,6 +275,9 @@ func (n *normalizer) windowsNative(m map[string]any) error {
 		s, _ := scalarString(v)
 		putString(f, "winlog.computer_name", s)
 	}
+	if msg, ok := data["Message"].(string); ok {
+		put(f, "message", msg) // the rendered text, as Winlogbeat sends it
+	}
 	if v, _ := first("EventRecordID", "RecordNumber"); v != nil {
 		s, _ := scalarString(v)
 		putString(f, "winlog.record_id", s)
@@ -305,7 +309,7 @@ func (n *normalizer) windowsNative(m map[string]any) error {
 		if err != nil {
 			return fieldError(field, "%s", err)
 		}
-		n.setEventTime(t, field)
+		n.setEventTime(t, field, "")
 	}
 	return nil
 }

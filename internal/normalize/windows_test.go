@@ -51,6 +51,7 @@ func TestWindows(t *testing.T) {
 			"winlog.event_data.Keywords":         num("-9223372036854775808"),
 			"winlog.event_data.ProcessID":        num("3100"), // NXLog's, the event log service's
 			"winlog.event_data.SourceModuleType": "im_msvistalog",
+			"message":                            "Process Create:\r\nRuleName: -\r\nUtcTime: 2026-11-26 10:00:01.123\r\nImage: C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
 			"Image":                              absent, // natives are not ECS fields
 		}},
 		{"sysmon3_eventdata.json", map[string]any{
