@@ -394,10 +394,10 @@ var linuxPrograms = map[string][]string{
 }
 
 func linuxServices(ev event.Event) []string {
-	var out []string
 	if isAuditd(ev) {
-		out = append(out, "auditd")
+		return []string{"auditd"}
 	}
+	var out []string
 	if isSyslog(ev) {
 		out = append(out, linuxPrograms[programOf(ev)]...)
 		out = append(out, "syslog")
