@@ -7,11 +7,14 @@ package graph
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/vigilhq/vigil/ent"
 	"github.com/vigilhq/vigil/graph/generated"
 	"github.com/vigilhq/vigil/graph/model"
+	"github.com/vigilhq/vigil/internal/alerting"
+	"github.com/vigilhq/vigil/internal/caller"
+	"github.com/vigilhq/vigil/internal/detect"
+	"github.com/vigilhq/vigil/internal/ingest"
 	"github.com/vigilhq/vigil/internal/pulid"
 )
 

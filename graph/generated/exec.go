@@ -3519,6 +3519,8 @@ input CreateRuleInput {
   description: String
   "ECS fields that, with the rule, group detections into one alert (default: the threshold's group_by, or host.name and user.name)"
   dedupFields: [String!]
+  "ATT&CK tags such as attack.t1110.001; a Sigma rule's own tags are kept too"
+  tags: [String!]
 }
 
 input UpdateRuleInput {
@@ -3528,6 +3530,7 @@ input UpdateRuleInput {
   enabled: Boolean
   description: String
   dedupFields: [String!]
+  tags: [String!]
 }
 
 input UpdateAlertInput {
@@ -13475,7 +13478,7 @@ func (ec *executionContext) unmarshalInputCreateRuleInput(ctx context.Context, o
 		asMap["enabled"] = true
 	}
 
-	fieldsInOrder := [...]string{"name", "kind", "definition", "severity", "enabled", "description", "dedupFields"}
+	fieldsInOrder := [...]string{"name", "kind", "definition", "severity", "enabled", "description", "dedupFields", "tags"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13531,6 +13534,13 @@ func (ec *executionContext) unmarshalInputCreateRuleInput(ctx context.Context, o
 				return it, err
 			}
 			it.DedupFields = data
+		case "tags":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tags"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tags = data
 		}
 	}
 	return it, nil
@@ -16144,7 +16154,7 @@ func (ec *executionContext) unmarshalInputUpdateRuleInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "definition", "severity", "enabled", "description", "dedupFields"}
+	fieldsInOrder := [...]string{"name", "definition", "severity", "enabled", "description", "dedupFields", "tags"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -16193,6 +16203,13 @@ func (ec *executionContext) unmarshalInputUpdateRuleInput(ctx context.Context, o
 				return it, err
 			}
 			it.DedupFields = data
+		case "tags":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tags"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tags = data
 		}
 	}
 	return it, nil

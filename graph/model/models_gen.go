@@ -78,6 +78,8 @@ type CreateRuleInput struct {
 	Description *string       `json:"description,omitempty"`
 	// ECS fields that, with the rule, group detections into one alert (default: the threshold's group_by, or host.name and user.name)
 	DedupFields []string `json:"dedupFields,omitempty"`
+	// ATT&CK tags such as attack.t1110.001; a Sigma rule's own tags are kept too
+	Tags []string `json:"tags,omitempty"`
 }
 
 type EventInput struct {
@@ -149,6 +151,7 @@ type UpdateRuleInput struct {
 	Enabled     *bool          `json:"enabled,omitempty"`
 	Description *string        `json:"description,omitempty"`
 	DedupFields []string       `json:"dedupFields,omitempty"`
+	Tags        []string       `json:"tags,omitempty"`
 }
 
 type Viewer struct {

@@ -49,6 +49,12 @@ func setup(t *testing.T, db *database.DB, opts alertstream.HubOptions) *testBund
 // raise opens n alerts (distinct dedup keys), one transaction each.
 func (b *testBundle) raise(t *testing.T, n int) {
 	t.Helper()
+	if err := b.tryRaise(n); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (b *testBundle) tryRaise(n int) error {
 	for i := range n {
 		err := b.db.WithTx(b.ctx, func(tx *ent.Tx) error {
 			_, _, err := b.alerts.Raise(b.ctx, tx, alerting.Detection{
@@ -58,9 +64,10 @@ func (b *testBundle) raise(t *testing.T, n int) {
 			return err
 		})
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 	}
+	return nil
 }
 
 func allow(context.Context, *alertstream.Event) (bool, error) { return true, nil }
@@ -129,7 +136,13 @@ func TestReplayThenLive(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		go b.raise(t, 5)
+		errc := make(chan error, 1)
+		go func() { errc <- b.tryRaise(5) }()
+		defer func() {
+			if err := <-errc; err != nil {
+				t.Error(err)
+			}
+		}()
 		for want := int64(3); want <= 12; want++ {
 			select {
 			case ev := <-sub.Events:
@@ -153,10 +166,7 @@ func TestConcurrentAppendsAreGapless(t *testing.T) {
 	}
 	errs := make(chan error, 8)
 	for range 8 {
-		go func() {
-			defer func() { errs <- nil }()
-			b.raise(t, 10)
-		}()
+		go func() { errs <- b.tryRaise(10) }()
 	}
 	for want := int64(1); want <= 80; want++ {
 		select {
@@ -169,6 +179,8 @@ func TestConcurrentAppendsAreGapless(t *testing.T) {
 		}
 	}
 	for range 8 {
-		<-errs
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/vigilhq/vigil/ent"
 	"github.com/vigilhq/vigil/ent/alert"
 	entevent "github.com/vigilhq/vigil/ent/event"
-	"github.com/vigilhq/vigil/ent/rule"
+	entrule "github.com/vigilhq/vigil/ent/rule"
 	"github.com/vigilhq/vigil/ent/thresholdhit"
 	"github.com/vigilhq/vigil/internal/alerting"
 	"github.com/vigilhq/vigil/internal/caller"
@@ -124,7 +124,7 @@ func (e *Engine) rules(ctx context.Context, tx *ent.Tx, tenantID pulid.ID) (*rul
 		Count int       `json:"count"`
 		Max   time.Time `json:"max"`
 	}
-	err := tx.Rule.Query().Aggregate(ent.Count(), ent.Max(rule.FieldUpdatedAt)).Scan(ctx, &stamp)
+	err := tx.Rule.Query().Aggregate(ent.Count(), ent.Max(entrule.FieldUpdatedAt)).Scan(ctx, &stamp)
 	if err != nil {
 		// An empty table has no max; treat as no rules.
 		stamp = nil
@@ -139,7 +139,7 @@ func (e *Engine) rules(ctx context.Context, tx *ent.Tx, tenantID pulid.ID) (*rul
 	if cached != nil && cached.stamp == key {
 		return cached, nil
 	}
-	all, err := tx.Rule.Query().Where(rule.Enabled(true)).All(ctx)
+	all, err := tx.Rule.Query().Where(entrule.Enabled(true)).All(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load rules: %w", err)
 	}
@@ -147,7 +147,7 @@ func (e *Engine) rules(ctx context.Context, tx *ent.Tx, tenantID pulid.ID) (*rul
 	var sigmas []*SigmaRule
 	for _, r := range all {
 		switch r.Kind {
-		case rule.KindSIGMA:
+		case entrule.KindSIGMA:
 			sr, err := CompileSigma([]byte(r.Definition))
 			if err != nil {
 				e.log.WarnContext(ctx, "stored sigma rule does not compile; skipped", "rule_id", r.ID, "err", err)
@@ -155,7 +155,7 @@ func (e *Engine) rules(ctx context.Context, tx *ent.Tx, tenantID pulid.ID) (*rul
 			}
 			sigmas = append(sigmas, sr)
 			rs.sigmaRules[sr] = r
-		case rule.KindTHRESHOLD:
+		case entrule.KindTHRESHOLD:
 			tr, err := CompileThreshold([]byte(r.Definition))
 			if err != nil {
 				e.log.WarnContext(ctx, "stored threshold rule does not compile; skipped", "rule_id", r.ID, "err", err)

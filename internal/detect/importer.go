@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/vigilhq/vigil/ent"
-	"github.com/vigilhq/vigil/ent/rule"
+	entrule "github.com/vigilhq/vigil/ent/rule"
 	"github.com/vigilhq/vigil/internal/pulid"
 )
 
@@ -24,20 +24,6 @@ type ImportResult struct {
 // ImportStats sum up an import.
 type ImportStats struct {
 	Files, Created, Updated, Failed int
-}
-
-// SeverityOfLevel maps a Sigma level to a rule severity.
-func SeverityOfLevel(level string) rule.Severity {
-	switch strings.ToLower(level) {
-	case "critical":
-		return rule.SeverityCRITICAL
-	case "high":
-		return rule.SeverityHIGH
-	case "medium":
-		return rule.SeverityMEDIUM
-	default:
-		return rule.SeverityLOW
-	}
 }
 
 // ImportSigmaDir loads every Sigma rule (*.yml, *.yaml) under dir into the
@@ -92,18 +78,18 @@ func importOne(ctx context.Context, client *ent.Client, tenantID pulid.ID, path 
 	if name == "" {
 		name = filepath.Base(path)
 	}
-	existing, err := client.Rule.Query().Where(rule.TenantID(tenantID), rule.Key(key)).Only(ctx)
+	existing, err := client.Rule.Query().Where(entrule.TenantID(tenantID), entrule.Key(key)).Only(ctx)
 	if err != nil && !ent.IsNotFound(err) {
 		return name, false, err
 	}
 	if existing != nil {
 		err = existing.Update().SetName(truncateName(name)).SetDefinition(string(src)).
-			SetSeverity(SeverityOfLevel(sr.Level)).SetDescription(truncateDesc(sr.Description)).
+			SetSeverity(entrule.Severity(SeverityOfLevel(sr.Level))).SetDescription(truncateDesc(sr.Description)).
 			SetTags(mergeTags(sr.Tags, nil)).AddVersion(1).Exec(ctx)
 		return name, false, err
 	}
 	err = client.Rule.Create().SetTenantID(tenantID).SetKey(key).SetName(truncateName(name)).
-		SetKind(rule.KindSIGMA).SetDefinition(string(src)).SetSeverity(SeverityOfLevel(sr.Level)).
+		SetKind(entrule.KindSIGMA).SetDefinition(string(src)).SetSeverity(entrule.Severity(SeverityOfLevel(sr.Level))).
 		SetEnabled(enabled).SetDescription(truncateDesc(sr.Description)).SetTags(mergeTags(sr.Tags, nil)).
 		Exec(ctx)
 	return name, err == nil, err

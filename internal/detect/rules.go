@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/vigilhq/vigil/ent"
-	"github.com/vigilhq/vigil/ent/rule"
+	entrule "github.com/vigilhq/vigil/ent/rule"
 	"github.com/vigilhq/vigil/internal/pulid"
 )
 
@@ -26,9 +26,9 @@ func NewRules(client *ent.Client) *Rules { return &Rules{client: client} }
 // RuleInput is a new rule.
 type RuleInput struct {
 	Name        string
-	Kind        rule.Kind
+	Kind        entrule.Kind
 	Definition  string
-	Severity    rule.Severity
+	Severity    entrule.Severity
 	Enabled     bool
 	Description string
 	DedupFields []string
@@ -39,7 +39,7 @@ type RuleInput struct {
 type RuleUpdate struct {
 	Name        *string
 	Definition  *string
-	Severity    *rule.Severity
+	Severity    *entrule.Severity
 	Enabled     *bool
 	Description *string
 	DedupFields []string
@@ -47,15 +47,15 @@ type RuleUpdate struct {
 }
 
 // Validate compiles a definition of kind and returns the tags it carries.
-func Validate(kind rule.Kind, definition string) (tags []string, err error) {
+func Validate(kind entrule.Kind, definition string) (tags []string, err error) {
 	switch kind {
-	case rule.KindSIGMA:
+	case entrule.KindSIGMA:
 		r, err := CompileSigma([]byte(definition))
 		if err != nil {
 			return nil, fmt.Errorf("%w: sigma: %v", ErrInvalidRule, err)
 		}
 		return r.Tags, nil
-	case rule.KindTHRESHOLD:
+	case entrule.KindTHRESHOLD:
 		if _, err := CompileThreshold([]byte(definition)); err != nil {
 			return nil, fmt.Errorf("%w: threshold: %v", ErrInvalidRule, err)
 		}
@@ -132,7 +132,7 @@ func (s *Rules) Update(ctx context.Context, id pulid.ID, in RuleUpdate) (*ent.Ru
 // by key, are left alone). client must act for the tenant, or be a platform
 // client with the tenant set on each rule.
 func SeedDefaults(ctx context.Context, client *ent.Client, tenantID pulid.ID) error {
-	have, err := client.Rule.Query().Where(rule.TenantID(tenantID), rule.KeyNotNil()).Select(rule.FieldKey).Strings(ctx)
+	have, err := client.Rule.Query().Where(entrule.TenantID(tenantID), entrule.KeyNotNil()).Select(entrule.FieldKey).Strings(ctx)
 	if err != nil {
 		return fmt.Errorf("default rules: %w", err)
 	}
@@ -146,8 +146,8 @@ func SeedDefaults(ctx context.Context, client *ent.Client, tenantID pulid.ID) er
 			continue
 		}
 		builders = append(builders, client.Rule.Create().
-			SetTenantID(tenantID).SetKey(d.Key).SetName(d.Name).SetKind(rule.Kind(d.Kind)).
-			SetDefinition(d.Definition).SetSeverity(rule.Severity(d.Severity)).SetEnabled(true).
+			SetTenantID(tenantID).SetKey(d.Key).SetName(d.Name).SetKind(entrule.Kind(d.Kind)).
+			SetDefinition(d.Definition).SetSeverity(entrule.Severity(d.Severity)).SetEnabled(true).
 			SetDescription(d.Description).SetTags(d.Tags))
 	}
 	if len(builders) == 0 {
