@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vigilhq/vigil/internal/alerting"
+	"github.com/vigilhq/vigil/internal/detect"
+	"github.com/vigilhq/vigil/internal/ingest"
 	"log/slog"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -99,6 +102,12 @@ func classify(err error) (code, msg string) {
 		return CodeConflict, "conflicts with an existing record"
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return CodeInternal, "request cancelled"
+	case errors.Is(err, detect.ErrInvalidRule), errors.Is(err, alerting.ErrInvalidTransition),
+		errors.Is(err, alerting.ErrNotMember), errors.Is(err, alerting.ErrEmptyComment),
+		errors.Is(err, ingest.ErrTooManyEvents):
+		return CodeBadUserInput, err.Error()
+	case errors.Is(err, ingest.ErrIdempotencyConflict):
+		return CodeConflict, err.Error()
 	}
 	var coded interface {
 		error

@@ -61,7 +61,7 @@ func TestBadLinesAreNamedGoodLinesKept(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		t.Parallel()
-		b := setup(t, db, ingest.Options{Limits: normalize.Limits{MaxFieldBytes: 64}})
+		b := setup(t, db, ingest.Options{Limits: normalize.Limits{MaxFieldBytes: 95}})
 		body := strings.Join([]string{
 			`{"@timestamp":"2026-11-26T10:00:00Z","event":{"category":["authentication"],"outcome":"failure"},"source":{"ip":"198.51.100.4"},"user":{"name":"root"}}`,
 			`{"message":"<38>Nov 26 10:00:01 web-1 sshd[1]: Failed password for root from 203.0.113.7 port 2222 ssh2"}`,
@@ -82,7 +82,7 @@ func TestBadLinesAreNamedGoodLinesKept(t *testing.T) {
 		for _, e := range res.Errors {
 			lines[e.Line] = e.Message
 		}
-		for line, want := range map[int]string{3: "JSON", 5: "source.ip", 6: "64", 7: "object"} {
+		for line, want := range map[int]string{3: "JSON", 5: "source.ip", 6: "95", 7: "object"} {
 			if !strings.Contains(lines[line], want) {
 				t.Errorf("line %d: error %q should mention %q (all: %v)", line, lines[line], want, res.Errors)
 			}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,7 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilhq/vigil/ent"
+	"github.com/vigilhq/vigil/ent/alert"
+	"github.com/vigilhq/vigil/ent/rule"
+	"github.com/vigilhq/vigil/internal/alerting"
 	"github.com/vigilhq/vigil/internal/authz"
+	"github.com/vigilhq/vigil/internal/caller"
 	"github.com/vigilhq/vigil/internal/database"
 	"github.com/vigilhq/vigil/internal/dbtest"
 	"github.com/vigilhq/vigil/internal/pulid"
@@ -229,6 +235,34 @@ func newIsoWorld(t *testing.T, b *testBundle) *isoWorld {
 	if len(memberOf) != 6 {
 		t.Fatalf("A has %d memberships, want 6: %s", len(memberOf), r.rawBody)
 	}
+	// An alert with a comment, and a rule of A's default pack.
+	actx := caller.With(context.Background(), caller.ForTenant("iso", pulid.ID(w.tenantA)))
+	var alertID pulid.ID
+	err := b.db.WithTx(actx, func(tx *ent.Tx) error {
+		a, _, err := b.pipeline.Alerts.Raise(actx, tx, alerting.Detection{
+			Title: "Victimcorp secret alert", Severity: alert.SeverityHIGH, DedupKey: "iso", First: time.Now(), Last: time.Now(), Count: 1,
+		})
+		if a != nil {
+			alertID = a.ID
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm, err := b.pipeline.Alerts.Comment(actx, alertID, "Victimcorp secret comment")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.addID(string(alertID), "Alert")
+	w.addID(string(cm.ID), "AlertComment")
+	w.secrets = append(w.secrets, "Victimcorp secret alert", "Victimcorp secret comment")
+	rl, err := b.db.Ent.Rule.Query().Where(rule.TenantID(pulid.ID(w.tenantA))).First(actx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.addID(string(rl.ID), "Rule")
+
 	// Sessions, as each of A's users (a session is only visible to its user).
 	for _, c := range w.callers {
 		if c.key {
@@ -583,6 +617,9 @@ func (s *isoSchema) args(f isoField, id func(hint string, list bool) any) map[st
 		if a.required() {
 			vars[a.Name] = s.value(a.Type, a.Name, id)
 		}
+		if a.Name == "first" && a.Type.Name == "Int" {
+			vars[a.Name] = 10 // small pages keep deep selections within the complexity limit
+		}
 	}
 	return vars
 }
@@ -619,6 +656,8 @@ func (s *isoSchema) value(ref isoTypeRef, hint string, id func(hint string, list
 			return true
 		case "Time":
 			return time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)
+		case "Map":
+			return map[string]any{"probe": true}
 		}
 		return "probe"
 	case "ENUM":

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -127,6 +129,19 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 }
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// Hijack lets websockets take the connection over (gorilla asks the writer
+// itself, not through Unwrap).
+func (s *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := s.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, fmt.Errorf("%T cannot hijack", s.ResponseWriter)
+	}
+	if s.code == 0 {
+		s.code = http.StatusSwitchingProtocols
+	}
+	return h.Hijack()
+}
 
 // instrument records request count and latency under a fixed route name
 // (never the raw path, which would explode label cardinality).
