@@ -534,7 +534,9 @@ func anchorCost(list []anchor) int {
 	return c
 }
 
-// anchors of one check: equality gives its values; endswith gives the last
+// anchors of one check (values are lower-cased on both sides, so the
+// Unicode folds strings.EqualFold adds, such as ſ for s, are not honoured
+// by the index): equality gives its values; endswith gives the last
 // path segment of values that contain a separator (if v ends with
 // "\powershell.exe", its last segment is "powershell.exe"); contains gives
 // its values when each is at least gramSize long, re the literals its
