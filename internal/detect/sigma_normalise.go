@@ -22,8 +22,11 @@ import (
 //
 //   - Condition patterns with digits ("1 of selection_1_*", "all of set1*")
 //     do not lex, and "1 of <name>" panics at evaluation: conditions are
-//     rewritten with explicit names, selections renamed s0, s1... so any
-//     selection name parses, and unknown names are reported.
+//     rewritten with explicit names ("them" leaving out _names), selections
+//     renamed s0, s1... so any selection name parses, and unknown names are
+//     reported rather than read as false.
+//   - Values written %like-this% are taken for placeholders even without
+//     |expand: an expander gives them back as literals (sigma.go).
 //   - Wildcards (* and ?, escaped with \) are compared literally: values
 //     become contains/startswith/endswith when the wildcards are at the ends,
 //     an anchored regular expression otherwise.
@@ -133,7 +136,15 @@ func rewriteCondition(cond string, names []string, alias map[string]string) (str
 			var members []string
 			switch {
 			case strings.EqualFold(target, "them"):
-				members = names
+				// As in pySigma, "them" leaves out selections named _x.
+				for _, n := range names {
+					if !strings.HasPrefix(n, "_") {
+						members = append(members, n)
+					}
+				}
+				if len(members) == 0 {
+					return "", fmt.Errorf("detection: condition %q: no selection for \"them\"", cond)
+				}
 			case strings.Contains(target, "*"):
 				for _, n := range names {
 					if ok, err := path.Match(target, n); err == nil && ok {

@@ -49,8 +49,56 @@ type quickCheck struct {
 	regexps    []*regexp.Regexp // re
 	// required holds, per regular expression, literals any match contains:
 	// tested before the expression, which costs far more.
-	required [][]string
+	required [][]literal
+	// starts, for contains checks with many values, marks how the values
+	// begin: a string holding no such beginning contains none of the values,
+	// found in one pass (lists of emoji or lookalike letters run to hundreds
+	// of values that plain text never holds).
+	starts *valueStarts
 }
+
+// literal is text a regular expression's matches contain; fold: compared
+// ignoring ASCII case (a case-folded literal on a raw field).
+type literal struct {
+	text string
+	fold bool
+}
+
+// valueStarts marks the first byte of one-byte values and the first two
+// bytes of longer ones.
+type valueStarts struct {
+	single [256]bool
+	pair   [65536 / 64]uint64
+}
+
+func (v *valueStarts) add(s string) {
+	if len(s) == 1 {
+		v.single[s[0]] = true
+		return
+	}
+	p := uint16(s[0])<<8 | uint16(s[1])
+	v.pair[p/64] |= 1 << (p % 64)
+}
+
+// in reports whether text holds the start of a value.
+func (v *valueStarts) in(text string) bool {
+	for i := 0; i < len(text); i++ {
+		if v.single[text[i]] {
+			return true
+		}
+		if i+1 < len(text) {
+			p := uint16(text[i])<<8 | uint16(text[i+1])
+			if v.pair[p/64]&(1<<(p%64)) != 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// manyValues is the size from which a contains check tests first bytes
+// before its values.
+const manyValues = 16
 
 // buildPrefilter derives the prefilter of a normalised rule, nil when it
 // would always pass.
@@ -228,13 +276,23 @@ func (b *prefilterBuilder) check(fm sigma.FieldMatcher) (quickCheck, bool) {
 		}
 		c.values = append(c.values, s)
 	}
+	if c.comparator == "contains" && !c.all && len(c.values) >= manyValues {
+		c.starts = new(valueStarts)
+		for _, v := range c.values {
+			if v == "" {
+				c.starts = nil // "" is in every string
+				break
+			}
+			c.starts.add(v)
+		}
+	}
 	return c, true
 }
 
 // requiredLiterals returns literals every match of the expression contains:
 // those of its top-level concatenation. Case-folded literals count only on
 // lower-cased fields, lower-cased.
-func requiredLiterals(expr string, f fieldRef) []string {
+func requiredLiterals(expr string, f fieldRef) []literal {
 	re, err := syntax.Parse(expr, syntax.Perl)
 	if err != nil {
 		return nil
@@ -247,17 +305,19 @@ func requiredLiterals(expr string, f fieldRef) []string {
 	if re.Op == syntax.OpConcat {
 		parts = re.Sub
 	}
-	var out []string
+	var out []literal
 	for _, p := range parts {
 		if p.Op != syntax.OpLiteral || len(p.Rune) < 2 {
 			continue
 		}
-		lit := string(p.Rune)
+		lit := literal{text: string(p.Rune)}
 		if p.Flags&syntax.FoldCase != 0 {
-			if f.raw {
-				continue
+			if !isASCII(lit.text) {
+				continue // Unicode folding is more than lower-casing
 			}
-			lit = strings.ToLower(lit)
+			lit.text = strings.ToLower(lit.text)
+			// A lower-cased field holds lower-case text already.
+			lit.fold = f.raw
 		}
 		out = append(out, lit)
 	}
@@ -334,6 +394,9 @@ func (n *preNode) pass(flat map[string]any, ev event.Event) bool {
 // holds applies the check to a flattened value (a string or a list of
 // strings): like sigma-go, each expected value is compared with each actual.
 func (c *quickCheck) holds(v any) bool {
+	if c.starts != nil && !c.mayContain(v) {
+		return false
+	}
 	n := len(c.values) + len(c.regexps)
 	for i := 0; i < n; i++ {
 		matched := false
@@ -358,10 +421,26 @@ func (c *quickCheck) holds(v any) bool {
 	return c.all
 }
 
+// mayContain reports whether a flattened value holds one of the values'
+// first bytes.
+func (c *quickCheck) mayContain(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return c.starts.in(x)
+	case []any:
+		for _, e := range x {
+			if s, ok := e.(string); ok && c.mayContain(s) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (c *quickCheck) holdsOne(i int, actual string) bool {
 	if c.comparator == "re" {
 		for _, lit := range c.required[i] {
-			if !strings.Contains(actual, lit) {
+			if lit.fold && !containsFoldASCII(actual, lit.text) || !lit.fold && !strings.Contains(actual, lit.text) {
 				return false
 			}
 		}
@@ -455,12 +534,42 @@ func anchorCost(list []anchor) int {
 	return c
 }
 
-// anchors of one check: equality gives its values; endswith gives the last
+// anchors of one check (values are lower-cased on both sides, so the
+// Unicode folds strings.EqualFold adds, such as ſ for s, are not honoured
+// by the index): equality gives its values; endswith gives the last
 // path segment of values that contain a separator (if v ends with
 // "\powershell.exe", its last segment is "powershell.exe"); contains gives
-// its values when each is at least gramSize long.
+// its values when each is at least gramSize long, re the literals its
+// matches contain.
 func (c *quickCheck) anchors() ([]anchor, bool) {
 	values := c.values
+	field := c.field
+	if c.comparator == "re" {
+		// A regular expression anchors by the longest literal every match
+		// contains; a case-folded one on a raw field anchors on the
+		// lower-cased field.
+		values = nil
+		for i, lits := range c.required {
+			var longest literal
+			for _, l := range lits {
+				if len(l.text) > len(longest.text) {
+					longest = l
+				}
+			}
+			if len(longest.text) < gramSize {
+				return nil, false
+			}
+			f := c.field
+			if longest.fold {
+				f = lowerRef(c.field)
+			}
+			if i > 0 && f != field {
+				return nil, false // values anchored on two fields: rare, left unanchored
+			}
+			field = f
+			values = append(values, longest.text)
+		}
+	}
 	if c.all && len(values) > 0 {
 		// Each value must hold, so any one is necessary: take the longest.
 		longest := values[0]
@@ -478,18 +587,18 @@ func (c *quickCheck) anchors() ([]anchor, bool) {
 	for _, v := range values {
 		switch c.comparator {
 		case "":
-			out = append(out, anchor{field: c.field, kind: anchorExact, value: v})
+			out = append(out, anchor{field: field, kind: anchorExact, value: v})
 		case "endswith":
 			i := strings.LastIndexAny(v, `\/`)
 			if i < 0 {
 				return nil, false
 			}
-			out = append(out, anchor{field: c.field, kind: anchorSegment, value: v[i+1:]})
-		case "contains":
+			out = append(out, anchor{field: field, kind: anchorSegment, value: v[i+1:]})
+		case "contains", "re":
 			if len(v) < gramSize {
 				return nil, false
 			}
-			out = append(out, anchor{field: c.field, kind: anchorSubstring, value: v})
+			out = append(out, anchor{field: field, kind: anchorSubstring, value: v})
 		default:
 			return nil, false
 		}
@@ -501,4 +610,44 @@ func (c *quickCheck) anchors() ([]anchor, bool) {
 // \ or /.
 func lastSegment(s string) string {
 	return s[strings.LastIndexAny(s, `\/`)+1:]
+}
+
+// lowerRef is the lower-cased counterpart of a raw field.
+func lowerRef(f fieldRef) fieldRef {
+	if f.kind == fieldKeywords {
+		return keywordRef(false)
+	}
+	return plainRef(f.name, false)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// containsFoldASCII reports whether s contains lower (lower-case ASCII)
+// ignoring ASCII case.
+func containsFoldASCII(s, lower string) bool {
+	n := len(lower)
+	for i := 0; i+n <= len(s); i++ {
+		j := 0
+		for j < n {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != lower[j] {
+				break
+			}
+			j++
+		}
+		if j == n {
+			return true
+		}
+	}
+	return false
 }

@@ -291,6 +291,12 @@ func TestSigmaSemantics(t *testing.T) {
 			noMatch:   []event.Event{proc(map[string]any{"Image": `C:\Windows\System32\vssadmin.exe`, "CommandLine": `vssadmin delete shadows /all /quiet`, "User": `NT AUTHORITY\SYSTEM`})},
 		},
 		{
+			name:      "them leaves out underscore selections",
+			detection: "  sel:\n    Image|endswith: '\\a.exe'\n  cli:\n    CommandLine|contains: 'run'\n  _note:\n    User: nobody\n  condition: all of them\n",
+			match:     []event.Event{proc(map[string]any{"Image": `C:\a.exe`, "CommandLine": "a.exe run", "User": "bob"})},
+			noMatch:   []event.Event{proc(map[string]any{"Image": `C:\a.exe`, "CommandLine": "a.exe", "User": "nobody"})},
+		},
+		{
 			name:      "ECS fields when the shipper sent no native names",
 			detection: "  sel:\n    Image|endswith: '\\certutil.exe'\n    CommandLine|contains: 'urlcache'\n  condition: sel\n",
 			match: []event.Event{ecsEvent(map[string]any{

@@ -69,7 +69,7 @@ func CompileThreshold(def []byte) (*ThresholdRule, error) {
 		return nil, fmt.Errorf("threshold rule: %w", err)
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, errors.New("threshold rule: expected a mapping of filter, group_by, threshold, window...")
+		return nil, errors.New("threshold rule: expected a mapping of filter, group_by, threshold and window")
 	}
 	root := doc.Content[0]
 	r := &ThresholdRule{}
