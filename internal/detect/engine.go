@@ -120,18 +120,18 @@ func (e *Engine) ScoreBatch(ctx context.Context, tenantID, batchID pulid.ID) (St
 
 // rules returns the tenant's compiled rules, recompiling when a rule changed.
 func (e *Engine) rules(ctx context.Context, tx *ent.Tx, tenantID pulid.ID) (*ruleSet, error) {
+	// Every change bumps a rule's version and rules are never deleted, so
+	// the count and the sum of versions change with any edit.
 	var stamp []struct {
-		Count int       `json:"count"`
-		Max   time.Time `json:"max"`
+		Count int `json:"count"`
+		Sum   int `json:"sum"`
 	}
-	err := tx.Rule.Query().Aggregate(ent.Count(), ent.Max(entrule.FieldUpdatedAt)).Scan(ctx, &stamp)
-	if err != nil {
-		// An empty table has no max; treat as no rules.
-		stamp = nil
+	if err := tx.Rule.Query().Aggregate(ent.Count(), ent.Sum(entrule.FieldVersion)).Scan(ctx, &stamp); err != nil {
+		return nil, fmt.Errorf("rule set fingerprint: %w", err)
 	}
 	key := ""
 	if len(stamp) == 1 {
-		key = fmt.Sprintf("%d/%d", stamp[0].Count, stamp[0].Max.UnixNano())
+		key = fmt.Sprintf("%d/%d", stamp[0].Count, stamp[0].Sum)
 	}
 	e.mu.Lock()
 	cached := e.cache[tenantID]
