@@ -292,7 +292,10 @@ func (s *Service) Update(ctx context.Context, id pulid.ID, in Update) (*ent.Aler
 		_, err = s.stream.Append(ctx, tx, a.TenantID, a.ID, alertstream.KindUpdated)
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out.Unwrap(), nil // edges are resolved after the transaction ended
 }
 
 // Comment adds a comment by the caller to the caller's alert.
@@ -309,7 +312,10 @@ func (s *Service) Comment(ctx context.Context, alertID pulid.ID, body string) (*
 		_, err = s.stream.Append(ctx, tx, a.TenantID, a.ID, alertstream.KindUpdated)
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out.Unwrap(), nil
 }
 
 func (s *Service) comment(ctx context.Context, tx *ent.Tx, alertID pulid.ID, body string) (*ent.AlertComment, error) {
