@@ -203,3 +203,21 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Another site's page may not open a websocket (it would ride on the
+// browser's cookies); the server's own origin may.
+func TestWebsocketOriginCheck(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{identity: true})
+	url := strings.Replace(b.url, "http://", "ws://", 1) + "/graphql"
+	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 5 * time.Second}
+	_, resp, err := d.Dial(url, http.Header{"Origin": {"https://evil.example"}})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("foreign origin: %v %v", err, resp)
+	}
+	conn, _, err := d.Dial(url, http.Header{"Origin": {b.url}})
+	if err != nil {
+		t.Fatalf("own origin: %v", err)
+	}
+	conn.Close()
+}
