@@ -75,7 +75,16 @@ func TestAlertTriageAndRulesOverGraphQL(t *testing.T) {
 		t.Fatalf("open brute-force alerts: %+v", open)
 	}
 
-	r := b.bearer(t, owner.AccessToken, `mutation($i: CreateRuleInput!) { createRule(input: $i) { id } }`,
+	r := b.bearer(t, owner.AccessToken, `mutation($e: [EventInput!]!) { ingestEvents(events: $e) { accepted rejected errors { line message } batchId } }`,
+		map[string]any{"e": []any{
+			map[string]any{"data": map[string]any{"@timestamp": time.Now().UTC().Format(time.RFC3339), "event": map[string]any{"action": "login"}, "user": map[string]any{"name": "ana"}}},
+			map[string]any{"data": map[string]any{"source": map[string]any{"ip": "not-an-ip"}}},
+		}})
+	if len(r.Errors) > 0 || !strings.Contains(r.rawBody, `"accepted":1,"rejected":1`) || !strings.Contains(r.rawBody, `"line":2`) || !strings.Contains(r.rawBody, "source.ip") {
+		t.Fatalf("ingestEvents: %s", r.rawBody)
+	}
+
+	r = b.bearer(t, owner.AccessToken, `mutation($i: CreateRuleInput!) { createRule(input: $i) { id } }`,
 		map[string]any{"i": map[string]any{"name": "bad", "kind": "SIGMA", "severity": "LOW", "definition": "title: x\nlogsource: {product: linux}\ndetection: {sel: {a: b}, condition: sel2}\n"}})
 	if r.code() != "BAD_USER_INPUT" || !strings.Contains(r.rawBody, "sel2") {
 		t.Fatalf("a Sigma rule with an unknown selection: %s", r.rawBody)
