@@ -87,10 +87,10 @@ func (h *Hub) Run(ctx context.Context) {
 				if channel == ChannelAlerts {
 					h.Wake(pulid.ID(payload))
 				} else {
-					h.AccessChanged()
+					h.AccessChanged(pulid.ID(payload))
 				}
 			},
-			func() { h.wakeAll(); h.AccessChanged() }) // catch up on what was missed unheard
+			func() { h.wakeAll(); h.AccessChanged("") }) // catch up on what was missed unheard
 	})
 	<-ctx.Done()
 	wg.Wait()
@@ -126,12 +126,15 @@ func (h *Hub) wakeAll() {
 	}
 }
 
-// AccessChanged makes every subscriber re-check its rights now (a session
-// ended, a role or key changed).
-func (h *Hub) AccessChanged() {
+// AccessChanged makes the subscribers of tenantID (every subscriber when it
+// is empty) re-check their rights now: a session ended, a role or key changed.
+func (h *Hub) AccessChanged(tenantID pulid.ID) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for _, r := range h.rooms {
+	for t, r := range h.rooms {
+		if tenantID != "" && t != tenantID {
+			continue
+		}
 		r.mu.Lock()
 		for s := range r.subs {
 			signal(s.recheck)
