@@ -46,8 +46,8 @@ migration: ## write a new schema migration for both databases from the ent schem
 	$(GO) run ./internal/database/migrategen -name $(name)
 
 .PHONY: bench
-bench: ## run the benchmarks
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+bench: ## run the benchmarks, one package at a time (pipeline figures against their baselines: internal/server, internal/detect)
+	$(GO) test -p 1 -run '^$$' -bench . -benchmem ./...
 
 .PHONY: e2e-deps
 e2e-deps: # npm packages of the end-to-end tests (graphql-http audit); they report loudly when missing

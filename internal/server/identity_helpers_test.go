@@ -14,7 +14,7 @@ type account struct {
 }
 
 // signUp creates a user and tenant through the API.
-func (b *testBundle) signUp(t *testing.T, email, tenant string) account {
+func (b *testBundle) signUp(t testing.TB, email, tenant string) account {
 	t.Helper()
 	r := b.post(t, `mutation($i: SignUpInput!) { signUp(input: $i) { accessToken refreshToken user { id } tenant { id } } }`,
 		map[string]any{"i": map[string]any{"email": email, "password": "a long enough password", "tenantName": tenant}})
@@ -51,7 +51,7 @@ func (b *testBundle) login(t *testing.T, email, tenantID string) account {
 }
 
 // bearer sends a GraphQL request with an access token or API key.
-func (b *testBundle) bearer(t *testing.T, token, query string, vars map[string]any) *gqlResponse {
+func (b *testBundle) bearer(t testing.TB, token, query string, vars map[string]any) *gqlResponse {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	req, _ := http.NewRequest(http.MethodPost, b.url+"/graphql", strings.NewReader(string(body)))

@@ -103,7 +103,7 @@ type alertEventPayload struct {
 }
 
 // createKey makes an API key of role with scopes, as the tenant's owner.
-func (b *testBundle) createKey(t *testing.T, owner account, name, role string, scopes ...string) string {
+func (b *testBundle) createKey(t testing.TB, owner account, name, role string, scopes ...string) string {
 	t.Helper()
 	r := b.bearer(t, owner.AccessToken, `mutation($i: CreateAPIKeyInput!) { createAPIKey(input: $i) { secret } }`,
 		map[string]any{"i": map[string]any{"name": name, "role": role, "scopes": scopes}})

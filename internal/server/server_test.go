@@ -59,9 +59,16 @@ type setupOpts struct {
 	reg      *jobs.Registry
 	auth     Authenticator
 	field    graphql.FieldMiddleware
+	// quiet logs only warnings and errors (benchmarks: their logs always print).
+	quiet bool
+	// perAPIKey replaces the default request limit of each API key.
+	perAPIKey ratelimit.Limit
+	// servePoll keeps River's own fetch poll interval, as vigil serve runs
+	// it, instead of the tests' 50ms (SQLite has no LISTEN/NOTIFY).
+	servePoll bool
 }
 
-func setup(t *testing.T, o setupOpts) *testBundle {
+func setup(t testing.TB, o setupOpts) *testBundle {
 	t.Helper()
 	if o.db == nil {
 		o.db = dbtest.SQLite(t)
@@ -77,7 +84,11 @@ func setup(t *testing.T, o setupOpts) *testBundle {
 	}
 	b := &testBundle{db: o.db, metrics: observe.NewMetrics(), resolved: new(atomic.Int64), done: make(chan error, 1)}
 	b.metrics.RegisterDB(o.db.SQL, "vigil")
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	logOpts := &slog.HandlerOptions{}
+	if o.quiet {
+		logOpts.Level = slog.LevelWarn
+	}
+	logger := slog.New(slog.NewTextHandler(testWriter{t}, logOpts))
 	pipeline, err := NewPipeline(o.db, cfg, logger)
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +100,11 @@ func setup(t *testing.T, o setupOpts) *testBundle {
 		jobs.RegisterPlatform(reg, o.db)
 		jobs.RegisterDetection(reg, o.db, pipeline.Engine, b.metrics)
 	}
-	jc, err := jobs.NewClient(o.db, reg, jobs.Options{Metrics: b.metrics, Reporter: o.reporter, FetchPoll: 50 * time.Millisecond})
+	poll := 50 * time.Millisecond
+	if o.servePoll {
+		poll = 0
+	}
+	jc, err := jobs.NewClient(o.db, reg, jobs.Options{Metrics: b.metrics, Reporter: o.reporter, FetchPoll: poll})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +124,7 @@ func setup(t *testing.T, o setupOpts) *testBundle {
 		authzr = graph.Policies(pol)
 	}
 	s, err := New(Deps{
-		Auth: authSvc, Authz: authzr, Limiter: limiter,
+		Auth: authSvc, Authz: authzr, Limiter: limiter, PerAPIKey: o.perAPIKey,
 		Logger: logger, Pipeline: pipeline,
 		Config: cfg, DB: o.db, Jobs: jc, Metrics: b.metrics, Reporter: o.reporter, Version: "test", Authenticate: o.auth,
 		GraphQLHook: func(g *GraphQL) {
@@ -164,7 +179,7 @@ func (r *gqlResponse) code() string {
 	return c
 }
 
-func (b *testBundle) do(t *testing.T, req *http.Request) *gqlResponse {
+func (b *testBundle) do(t testing.TB, req *http.Request) *gqlResponse {
 	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -181,13 +196,13 @@ func (b *testBundle) do(t *testing.T, req *http.Request) *gqlResponse {
 	return out
 }
 
-func (b *testBundle) post(t *testing.T, query string, vars map[string]any) *gqlResponse {
+func (b *testBundle) post(t testing.TB, query string, vars map[string]any) *gqlResponse {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	return b.postRaw(t, "application/json", body)
 }
 
-func (b *testBundle) postRaw(t *testing.T, contentType string, body []byte) *gqlResponse {
+func (b *testBundle) postRaw(t testing.TB, contentType string, body []byte) *gqlResponse {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, b.url+"/graphql", bytes.NewReader(body))
 	if contentType != "" {
@@ -449,7 +464,7 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 var _ = caller.System
 
 // identity builds the real sign-in, policy and rate-limit stack for tests.
-func identity(t *testing.T, db *database.DB) (*auth.Service, graph.Authorizer, ratelimit.Limiter) {
+func identity(t testing.TB, db *database.DB) (*auth.Service, graph.Authorizer, ratelimit.Limiter) {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -476,7 +491,7 @@ func identity(t *testing.T, db *database.DB) (*auth.Service, graph.Authorizer, r
 }
 
 // testWriter sends server logs to the test's log, shown only on failure.
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
