@@ -63,8 +63,8 @@ type setupOpts struct {
 	quiet bool
 	// perAPIKey replaces the default request limit of each API key.
 	perAPIKey ratelimit.Limit
-	// servePoll keeps River's own fetch poll interval, as vigil serve runs
-	// it, instead of the tests' 50ms (SQLite has no LISTEN/NOTIFY).
+	// servePoll polls for jobs every 100ms, as vigil serve does, instead of
+	// the tests' 50ms (SQLite has no LISTEN/NOTIFY).
 	servePoll bool
 }
 
@@ -102,7 +102,7 @@ func setup(t testing.TB, o setupOpts) *testBundle {
 	}
 	poll := 50 * time.Millisecond
 	if o.servePoll {
-		poll = 0
+		poll = 100 * time.Millisecond
 	}
 	jc, err := jobs.NewClient(o.db, reg, jobs.Options{Metrics: b.metrics, Reporter: o.reporter, FetchPoll: poll})
 	if err != nil {

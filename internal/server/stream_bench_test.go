@@ -41,9 +41,8 @@ const manySubscribers = 1000
 // post_p50_ms is the POST's own round trip and spread_p50_ms the time from
 // the first subscriber's delivery to the last one's.
 //
-// The job client runs as vigil serve's does (River's defaults: fetch
-// cooldown 100ms, poll 1s; insert notifications by NOTIFY on PostgreSQL, by
-// a table River polls every 50ms on SQLite). Alerts are sent 150ms apart,
+// The job client runs as vigil serve's does (fetch poll 100ms; River's
+// fetch cooldown 100ms; insert notifications by NOTIFY on PostgreSQL). Alerts are sent 150ms apart,
 // more than River's fetch cooldown (the pause is not timed); spacing=0
 // sends the next request as soon as the previous alert arrived, which shows
 // what River does to a score job enqueued within its fetch cooldown of the
