@@ -18,7 +18,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -111,21 +113,21 @@ func (s *Service) Ingest(ctx context.Context, req Request) (*Result, error) {
 	res := &Result{Errors: []LineError{}}
 	received := s.now().UTC()
 	var events []event.Event
-	var lines []int
+	var raws [][]byte // each event's line as received: stored as its original
 	reject := func(line int, err error) {
 		res.Rejected++
 		if len(res.Errors) < s.opts.MaxErrors {
 			res.Errors = append(res.Errors, LineError{Line: line, Message: err.Error()})
 		}
 	}
-	add := func(line int, raw map[string]any) {
+	add := func(line int, raw map[string]any, b []byte) {
 		ev, err := normalize.Normalize(raw, received, s.opts.Limits)
 		if err != nil {
 			reject(line, err)
 			return
 		}
 		events = append(events, ev)
-		lines = append(lines, line)
+		raws = append(raws, b)
 	}
 	var bodyHash string
 	if req.Body != nil {
@@ -141,7 +143,7 @@ func (s *Service) Ingest(ctx context.Context, req Request) (*Result, error) {
 				reject(line, err)
 				return
 			}
-			add(line, raw)
+			add(line, raw, b)
 		})
 		if err != nil {
 			return nil, err
@@ -165,11 +167,18 @@ func (s *Service) Ingest(ctx context.Context, req Request) (*Result, error) {
 				reject(i+1, err)
 				continue
 			}
-			add(i+1, raw)
+			add(i+1, raw, b)
 		}
 		bodyHash = hex.EncodeToString(h.Sum(nil))
 	}
 
+	var enc []encoded
+	if s.db.Dialect == dialect.Postgres {
+		var err error
+		if enc, err = encodeAll(events, raws); err != nil {
+			return nil, err
+		}
+	}
 	err := s.db.WithConnTx(ctx, func(tx *ent.Tx, conn *stdsql.Conn) error {
 		if req.IdempotencyKey != "" {
 			prior, err := s.claimKey(ctx, tx, req.IdempotencyKey, bodyHash)
@@ -181,7 +190,7 @@ func (s *Service) Ingest(ctx context.Context, req Request) (*Result, error) {
 				return err
 			}
 		}
-		stored, dups, err := s.store(ctx, tx, conn, tenantID, events, received)
+		stored, dups, err := s.store(ctx, tx, conn, tenantID, events, enc, received)
 		if err != nil {
 			return err
 		}
@@ -211,7 +220,6 @@ func (s *Service) Ingest(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	_ = lines
 	return res, nil
 }
 
@@ -326,19 +334,20 @@ var columns = []string{
 
 // store writes the events the tenant does not hold yet (by producer id) and
 // returns how many it wrote and how many were duplicates.
-func (s *Service) store(ctx context.Context, tx *ent.Tx, conn *stdsql.Conn, tenantID pulid.ID, events []event.Event, received time.Time) (stored, int, error) {
+func (s *Service) store(ctx context.Context, tx *ent.Tx, conn *stdsql.Conn, tenantID pulid.ID, events []event.Event, enc []encoded, received time.Time) (stored, int, error) {
 	out := stored{batch: pulid.New("bat")}
-	fresh, dups, err := s.dropKnown(ctx, tx, events)
-	if err != nil || len(fresh) == 0 {
+	keep, dups, err := s.dropKnown(ctx, tx, events)
+	if err != nil || len(keep) == 0 {
 		return out, dups, err
+	}
+	fresh := make([]event.Event, len(keep))
+	for i, k := range keep {
+		fresh[i] = events[k]
 	}
 	if s.db.Dialect == dialect.Postgres {
 		rows := make([][]any, 0, len(fresh))
-		for _, ev := range fresh {
-			f, o, err := docs(ev)
-			if err != nil {
-				return out, 0, err
-			}
+		for i, ev := range fresh {
+			f, o := enc[keep[i]].fields, enc[keep[i]].original
 			rows = append(rows, []any{
 				string(pulid.New("evt")), string(tenantID), nullable(ev.ID), string(out.batch),
 				ev.Timestamp, received, nullable(category(ev)), nullable(ev.String("event.action")),
@@ -380,9 +389,10 @@ func (s *Service) store(ctx context.Context, tx *ent.Tx, conn *stdsql.Conn, tena
 	return out, dups, nil
 }
 
-// dropKnown removes events whose producer id the tenant already holds, or
-// that repeat an id earlier in the same request.
-func (s *Service) dropKnown(ctx context.Context, tx *ent.Tx, events []event.Event) ([]event.Event, int, error) {
+// dropKnown returns the indexes of the events to store: not those whose
+// producer id the tenant already holds, or that repeat an id earlier in the
+// same request.
+func (s *Service) dropKnown(ctx context.Context, tx *ent.Tx, events []event.Event) ([]int, int, error) {
 	var ids []string
 	seen := map[string]bool{}
 	for _, ev := range events {
@@ -392,7 +402,11 @@ func (s *Service) dropKnown(ctx context.Context, tx *ent.Tx, events []event.Even
 		}
 	}
 	if len(ids) == 0 {
-		return events, 0, nil
+		all := make([]int, len(events))
+		for i := range all {
+			all[i] = i
+		}
+		return all, 0, nil
 	}
 	known := map[string]bool{}
 	const chunk = 500
@@ -409,9 +423,9 @@ func (s *Service) dropKnown(ctx context.Context, tx *ent.Tx, events []event.Even
 			known[id] = true
 		}
 	}
-	fresh := events[:0:0]
+	var keep []int
 	dups := 0
-	for _, ev := range events {
+	for i, ev := range events {
 		if ev.ID != "" {
 			if known[ev.ID] {
 				dups++
@@ -419,19 +433,43 @@ func (s *Service) dropKnown(ctx context.Context, tx *ent.Tx, events []event.Even
 			}
 			known[ev.ID] = true
 		}
-		fresh = append(fresh, ev)
+		keep = append(keep, i)
 	}
-	return fresh, dups, nil
+	return keep, dups, nil
 }
 
-func docs(ev event.Event) (fields, original json.RawMessage, err error) {
-	if fields, err = json.Marshal(ev.Fields); err != nil {
-		return nil, nil, fmt.Errorf("encode event: %w", err)
+// encoded is an event's JSON columns, ready for COPY.
+type encoded struct{ fields, original json.RawMessage }
+
+// encodeAll encodes the events' ECS documents on every core before the
+// transaction starts; the original is the line as received (validated as a
+// JSON object by DecodeLine), not a re-encoding of it.
+func encodeAll(events []event.Event, raws [][]byte) ([]encoded, error) {
+	out := make([]encoded, len(events))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(events)/256))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(events); i += workers {
+				f, err := json.Marshal(events[i].Fields)
+				if err != nil {
+					errs[w] = fmt.Errorf("encode event: %w", err)
+					return
+				}
+				o := bytes.TrimSpace(bytes.TrimPrefix(raws[i], []byte("\xef\xbb\xbf")))
+				if len(o) == 0 {
+					if o, err = json.Marshal(events[i].Original); err != nil {
+						errs[w] = fmt.Errorf("encode event: %w", err)
+						return
+					}
+				}
+				out[i] = encoded{fields: f, original: o}
+			}
+		})
 	}
-	if original, err = json.Marshal(ev.Original); err != nil {
-		return nil, nil, fmt.Errorf("encode event: %w", err)
-	}
-	return fields, original, nil
+	wg.Wait()
+	return out, errors.Join(errs...)
 }
 
 func category(ev event.Event) string {
