@@ -81,7 +81,7 @@ func TestGraphQLOverHTTPAudit(t *testing.T) {
 // missingNodeTool fails t in CI and skips it, loudly, elsewhere.
 func missingNodeTool(t *testing.T, why string) {
 	t.Helper()
-	msg := "\n*** GraphQL over HTTP audit DID NOT RUN: " + why +
+	msg := "\n*** " + t.Name() + " DID NOT RUN: " + why +
 		".\n*** Install Node.js and run `make test` (which installs them), or `cd e2e && npm ci` yourself."
 	if os.Getenv("CI") != "" {
 		t.Fatal(msg)

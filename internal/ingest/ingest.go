@@ -133,7 +133,7 @@ func (s *Service) Ingest(ctx context.Context, req Request) (*Result, error) {
 	if req.Body != nil {
 		sum := sha256.Sum256(req.Body)
 		bodyHash = hex.EncodeToString(sum[:])
-		n, err := s.eachLine(req.Body, func(line int, b []byte, err error) {
+		err := s.eachLine(req.Body, func(line int, b []byte, err error) {
 			if err != nil {
 				reject(line, err)
 				return
@@ -148,7 +148,6 @@ func (s *Service) Ingest(ctx context.Context, req Request) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		_ = n
 	} else {
 		if len(req.Objects) > s.opts.MaxEvents {
 			return nil, fmt.Errorf("%w: %d, limit %d", ErrTooManyEvents, len(req.Objects), s.opts.MaxEvents)
@@ -225,7 +224,7 @@ func (s *Service) Ingest(ctx context.Context, req Request) (*Result, error) {
 
 // eachLine calls fn for every non-blank line of body with its 1-based
 // number; a line longer than the limit is reported, and skipped, on its own.
-func (s *Service) eachLine(body []byte, fn func(line int, b []byte, err error)) (int, error) {
+func (s *Service) eachLine(body []byte, fn func(line int, b []byte, err error)) error {
 	maxLine := s.opts.Limits.MaxLineBytes
 	if maxLine <= 0 {
 		maxLine = normalize.DefaultMaxLineBytes
@@ -235,7 +234,7 @@ func (s *Service) eachLine(body []byte, fn func(line int, b []byte, err error)) 
 	for {
 		b, err := readLine(r, maxLine)
 		if errors.Is(err, io.EOF) && len(b) == 0 {
-			return events, nil
+			return nil
 		}
 		line++
 		if errors.Is(err, errLineTooLong) {
@@ -244,12 +243,12 @@ func (s *Service) eachLine(body []byte, fn func(line int, b []byte, err error)) 
 		} else if len(bytes.TrimSpace(b)) > 0 {
 			events++
 			if events > s.opts.MaxEvents {
-				return events, fmt.Errorf("%w: more than %d lines", ErrTooManyEvents, s.opts.MaxEvents)
+				return fmt.Errorf("%w: more than %d lines", ErrTooManyEvents, s.opts.MaxEvents)
 			}
 			fn(line, b, nil)
 		}
 		if errors.Is(err, io.EOF) {
-			return events, nil
+			return nil
 		}
 	}
 }

@@ -159,6 +159,8 @@ func TestBruteForceAlertReachesWebsocketSubscriber(t *testing.T) {
 		ws := b.dialWS(t, "Bearer "+partner)
 		ws.expect("connection_ack")
 		ws.send(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": alertEventsSubscription}})
+		// The partner receives alerts but may not read through them.
+		ws.send(map[string]any{"id": "2", "type": "subscribe", "payload": map[string]any{"query": `subscription { alertEvents { cursor alert { title rule { name definition } } } }`}})
 
 		code, res := b.postEvents(t, shipper, sshdFailures("203.0.113.7", 12, time.Now().Add(-time.Minute))+"not json\n", nil)
 		if code != http.StatusOK || res["accepted"] != float64(12) || res["rejected"] != float64(1) {
@@ -168,8 +170,16 @@ func TestBruteForceAlertReachesWebsocketSubscriber(t *testing.T) {
 			t.Fatalf("the bad line must be named by number: %v", res["errors"])
 		}
 
-		for {
+		edgeRefused, alertSeen := false, false
+		for !edgeRefused || !alertSeen {
 			m := ws.expect("next")
+			if m.ID == "2" {
+				if !strings.Contains(string(m.Payload), "FORBIDDEN") || !strings.Contains(string(m.Payload), `"rule":null`) || strings.Contains(string(m.Payload), "detection") {
+					t.Fatalf("a partner read an alert's rule: %s", m.Payload)
+				}
+				edgeRefused = true
+				continue
+			}
 			var p alertEventPayload
 			if err := json.Unmarshal(m.Payload, &p); err != nil || len(p.Errors) > 0 {
 				t.Fatalf("next: %v %s", err, m.Payload)
@@ -188,7 +198,7 @@ func TestBruteForceAlertReachesWebsocketSubscriber(t *testing.T) {
 			if !found {
 				t.Fatalf("brute force alert lacks the named ATT&CK technique T1110: %s", m.Payload)
 			}
-			break
+			alertSeen = true
 		}
 	})
 }
